@@ -1,0 +1,131 @@
+"""Benchmark (not a test): task completions per second through the service layer, and the cost of
+one completion after 0, 10 and 50 send-back loops.
+
+    python bench/engine_throughput.py --db postgresql --projects 20
+    python bench/engine_throughput.py --db sqlite
+
+PostgreSQL: a scratch database is created on 127.0.0.1:5432 and dropped afterwards."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.config import Settings  # noqa: E402
+from service.domain.access import Actor  # noqa: E402
+from service.operations import annual_list, organisation, processes  # noqa: E402
+from service.operations.context import Govflow  # noqa: E402
+from service.scenario import Driver  # noqa: E402
+from service.storage.migrate import upgrade  # noqa: E402
+from service.storage.models import ProcessInstance  # noqa: E402
+
+OPERATOR = Actor("bench", None, frozenset({"admin", "system"}))
+GOV = Actor("市政府", "市政府", frozenset({"leader"}))
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def make_db(kind: str) -> tuple[str, callable]:  # type: ignore[valid-type]
+    if kind == "sqlite":
+        path = Path(tempfile.mkdtemp()) / "bench.db"
+        return f"sqlite:///{path}", lambda: None
+    name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def setup(url: str, cache: int) -> Govflow:
+    upgrade(url)
+    ctx = Govflow(Settings(database_url=url, processes_dir=ROOT / "processes", forms_dir=ROOT / "forms",
+                           workflow_cache_size=cache))
+    organisation.ensure_units(ctx)
+    processes.deploy(ctx, processes.bundle_from_directory(ROOT / "processes"), OPERATOR)
+    organisation.set_window(ctx, 2027, dt.date(2000, 1, 1), dt.date(2100, 1, 1), OPERATOR)
+    return ctx
+
+
+def lifecycle(ctx: Govflow, n_projects: int) -> dict[str, float]:
+    driver = Driver(ctx)
+    completions = 0
+    t0 = time.perf_counter()
+    ids = []
+    for i in range(n_projects):
+        pid = driver.declare("市教育局", budget_year=2027, participants=["市民政局"] if i % 2 else []).project_id
+        completions += 1 + driver.run(pid)
+        ids.append(pid)
+    annual_list.approve(ctx, 2027, {pid: 100.0 for pid in ids}, GOV)
+    for pid in ids:
+        completions += driver.run(pid)
+    elapsed = time.perf_counter() - t0
+    return {"projects": n_projects, "completions": completions, "seconds": round(elapsed, 3),
+            "completions_per_s": round(completions / elapsed, 1)}
+
+
+def loop_cost(ctx: Govflow, marks: tuple[int, ...] = (0, 10, 50), sample: int = 5) -> dict[str, object]:
+    """Time of one completion in the 方案评审 loop (mean over `sample` passes of 6 completions) after
+    k passes, plus the size of the saved engine state."""
+    driver = Driver(ctx)
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    driver.run(pid, until="review_consolidate")
+    passes = 0
+    out: dict[str, object] = {}
+    for mark in marks:
+        while passes < mark:
+            driver.complete(pid, "review_consolidate", plan_review_result="修改后重审")
+            driver.run(pid, until="review_consolidate")
+            passes += 1
+        times = []
+        for _ in range(sample):
+            t0 = time.perf_counter()
+            driver.complete(pid, "review_consolidate", plan_review_result="修改后重审")
+            n = 1 + driver.run(pid, until="review_consolidate")
+            times.append((time.perf_counter() - t0) / n)
+            passes += 1
+        with ctx.db.session() as s:
+            size = len(s.scalar(select(ProcessInstance.state).where(ProcessInstance.project_id == pid)))
+        out[f"loop_{mark}"] = {"ms_per_completion": round(statistics.mean(times) * 1000, 2), "state_bytes": size}
+    base = out[f"loop_{marks[0]}"]["ms_per_completion"]  # type: ignore[index]
+    out["ratio_last_to_first"] = round(out[f"loop_{marks[-1]}"]["ms_per_completion"] / base, 2)  # type: ignore[index]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    ap.add_argument("--projects", type=int, default=20)
+    ap.add_argument("--cache", type=int, default=2000, help="workflow cache size (0 = always deserialise)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = ap.parse_args()
+    url, drop = make_db(args.db)
+    try:
+        ctx = setup(url, args.cache)
+        ctx_loop = ctx
+        result = {"db": args.db, "cache": args.cache, "lifecycle": lifecycle(ctx, args.projects),
+                  "loops": loop_cost(ctx_loop)}
+        ctx.close()
+    finally:
+        drop()
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"engine_{args.db}_cache{args.cache}.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

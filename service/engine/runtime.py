@@ -1,0 +1,216 @@
+"""SpiffWorkflow behind a narrow interface: the rest of govflow never touches Spiff objects.
+
+Bounded state ("loop compaction"): when the engine re-enters a task that already completed on the
+current path (a send-back: 退回修改, 修改后重审, another change during construction …), the runtime
+resets the workflow to that earlier task instead of letting the tree grow one pass per loop.
+The earlier pass's history is already in work_items and audit_records, so nothing is lost, and the
+live tree of a project sent back 300 times is the size of one pass (docs/engine.md has the curve)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from service.domain.errors import Conflict, NotFound, ProcessError
+from service.engine.state import dump_state, load_state
+
+# Bound on compaction rounds after one step; a well-formed model needs one.
+_MAX_COMPACTIONS = 20
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    name: str
+    title: str
+    lane: str | None
+    properties: Mapping[str, str]
+    documentation: str
+    # For a multi-instance child: the item it works on (e.g. the 参建单位 it belongs to).
+    item: Any = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    message: str
+    correlation_key: str | None
+    stage: str | None
+
+
+def _explain(exc: BaseException) -> str:
+    """Find the most specific zh-CN message in a Spiff exception chain."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    best = str(exc)
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        msg = getattr(cur, "message", None) or str(cur)
+        if any("\u4e00" <= ch <= "\u9fff" for ch in msg):
+            best = msg
+        cur = getattr(cur, "error", None) or cur.__cause__ or cur.__context__
+    return best
+
+
+class ProcessRuntime:
+    """One deployed process version: spec objects built once, script engine attached on every load."""
+
+    def __init__(self, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec], script_engine: Any) -> None:
+        self.spec = spec
+        self.subprocess_specs = subprocess_specs
+        self.script_engine = script_engine
+        self._mi_vars = self._multi_instance_variables()
+        self._properties = self._index_properties()
+
+    def _multi_instance_variables(self) -> frozenset[str]:
+        names: set[str] = set()
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for ts in spec.task_specs.values():
+                if isinstance(ts, MultiInstanceTask):
+                    for item in (ts.input_item, ts.output_item):
+                        if item is not None:
+                            names.add(item.bpmn_id)
+        return frozenset(names)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, data: Mapping[str, Any]) -> BpmnWorkflow:
+        wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
+        wf.data.update(data)
+        wf.get_tasks(state=TaskState.READY)[0].data.update(data)
+        self._steps(wf)
+        return wf
+
+    def load(self, state: str) -> BpmnWorkflow:
+        wf = load_state(state, self.spec, self.subprocess_specs)
+        # The script engine is not serialized: without this the workflow would silently run on
+        # Spiff's default, unrestricted engine.
+        wf.script_engine = self.script_engine
+        return wf
+
+    @staticmethod
+    def dump(wf: BpmnWorkflow) -> str:
+        return dump_state(wf)
+
+    # -- queries ---------------------------------------------------------------------------------
+    def task_properties(self, name: str) -> Mapping[str, str]:
+        """Extension properties of a task by its BPMN id."""
+        return self._properties.get(name, {})
+
+    def _index_properties(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for ts in spec.task_specs.values():
+                props = (getattr(ts, "extensions", None) or {}).get("properties")
+                if props and getattr(ts, "bpmn_id", None):
+                    out[ts.bpmn_id] = dict(props)
+        return out
+
+    def ready_user_tasks(self, wf: BpmnWorkflow) -> list[ReadyTask]:
+        out = []
+        for t in wf.get_tasks(state=TaskState.READY, manual=True):
+            out.append(self._view(t))
+        return out
+
+    def _view(self, t: Task) -> ReadyTask:
+        ts = t.task_spec
+        item = None
+        parent_spec = t.parent.task_spec if t.parent is not None else None
+        if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
+            item = t.data.get(parent_spec.input_item.bpmn_id)
+        props = dict((ts.extensions or {}).get("properties", {}))
+        return ReadyTask(
+            id=str(t.id),
+            name=ts.bpmn_id or ts.name,
+            title=ts.bpmn_name or ts.name,
+            lane=ts.lane,
+            properties=props,
+            documentation=ts.documentation or "",
+            item=item,
+            data=t.data,
+        )
+
+    def waiting(self, wf: BpmnWorkflow) -> Waiting | None:
+        for t in wf.get_tasks(state=TaskState.WAITING):
+            ed = getattr(t.task_spec, "event_definition", None)
+            if isinstance(ed, MessageEventDefinition):
+                key = None
+                for prop in getattr(ed, "process_correlations", []) or []:
+                    value = self.script_engine.environment.evaluate(prop.retrieval_expression, t.data)
+                    key = str(value)
+                props = (t.task_spec.extensions or {}).get("properties", {})
+                return Waiting(ed.name, key, props.get("stage"))
+        return None
+
+    def outcome(self, wf: BpmnWorkflow) -> str | None:
+        """Name of the end event the instance finished at (不予入库, 项目完成 …), if finished."""
+        if not wf.completed:
+            return None
+        for t in wf.get_tasks(state=TaskState.COMPLETED):
+            if isinstance(t.task_spec, EndEvent) and t.workflow is wf:
+                return t.task_spec.bpmn_name or t.task_spec.bpmn_id
+        return "完成"
+
+    # -- commands --------------------------------------------------------------------------------
+    def complete(self, wf: BpmnWorkflow, task_id: str, values: Mapping[str, Any]) -> None:
+        """Complete a ready user task with its engine values. On any error the workflow object is
+        left in an undefined state: the caller must discard it and save nothing."""
+        task = self._ready_task(wf, task_id)
+        task.data.update(values)
+        try:
+            task.run()
+            self._steps(wf)
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"流程执行出错（{task.task_spec.bpmn_name or task.task_spec.name}）：{_explain(exc)}") from exc
+
+    def deliver_message(self, wf: BpmnWorkflow, name: str, payload: Mapping[str, Any],
+                        correlations: Mapping[str, Mapping[str, Any]]) -> None:
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload), correlations=dict(correlations))
+        try:
+            wf.send_event(event)
+            self._steps(wf)
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"消息 {name} 无法投递：{_explain(exc)}") from exc
+
+    def _ready_task(self, wf: BpmnWorkflow, task_id: str) -> Task:
+        from uuid import UUID
+
+        try:
+            task = wf.get_task_from_id(UUID(task_id))
+        except Exception as exc:  # Spiff raises TaskNotFoundException, a KeyError on old versions
+            raise NotFound("流程中不存在该任务") from exc
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict("该任务当前不可办理（已办结或流程已流转）")
+        return task
+
+    def _steps(self, wf: BpmnWorkflow) -> None:
+        wf.do_engine_steps()
+        for _ in range(_MAX_COMPACTIONS):
+            if not self._compact_once(wf):
+                return
+            wf.do_engine_steps()
+
+    def _compact_once(self, wf: BpmnWorkflow) -> bool:
+        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            ancestor = t.parent
+            while ancestor is not None:
+                if ancestor.task_spec is t.task_spec and ancestor.state == TaskState.COMPLETED:
+                    # Carry the current values into the earlier task, minus multi-instance
+                    # bookkeeping that Spiff refuses to find already present on re-entry.
+                    data = {k: v for k, v in t.data.items() if k not in self._mi_vars}
+                    wf.reset_from_task_id(ancestor.id)
+                    # reset_from_task_id re-inherits the parent's data, whose keys would win
+                    # over ours: set the data explicitly afterwards.
+                    ancestor.data = data
+                    return True
+                ancestor = ancestor.parent
+        return False

@@ -1,0 +1,422 @@
+"""Deploy-time validation of a BPMN/DMN bundle uploaded by process designers.
+
+Spiff stops at the first problem and often without a line; designers fix bundles faster when they get
+every problem at once with file, element and line, so most checks here walk the lxml trees themselves and
+Spiff's parser is used for what only it knows (XSD, task parsing, process references).
+
+Nothing here runs designer code: conditions, scripts, timer expressions and DMN cells are compiled with
+the sandbox's compiler (:func:`service.engine.scripting.find_source_problem`) only."""
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from service.engine.scripting import find_source_problem
+
+__all__ = ["ValidationIssue", "load_parser", "validate_bundle"]
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+# lxml's XMLSchema keeps its error log on the schema object, which Spiff shares module-wide.
+_xsd_lock = threading.Lock()
+# Entity expansion and network access are never needed for uploaded models.
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    file: str
+    line: int | None
+    element_id: str | None
+    element_type: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _parse_xml(content: bytes) -> etree._Element:
+    return etree.fromstring(content, _XML_PARSER)
+
+
+def load_parser(files: Mapping[str, bytes]) -> SpiffBpmnParser:
+    """A Spiff parser loaded with the bundle from memory (DMN first), XSD-validated.
+
+    Meant for bundles that passed :func:`validate_bundle`; raises lxml or Spiff errors otherwise."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name in sorted(files, key=lambda n: (not n.endswith(".dmn"), n)):
+        root = _parse_xml(files[name])
+        with _xsd_lock:
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=name)
+            elif name.endswith(".bpmn"):
+                parser.add_bpmn_xml(root, filename=name)
+    return parser
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _find_by_id(trees: Mapping[str, etree._Element], element_id: str | None,
+                file: str | None = None) -> tuple[str | None, etree._Element | None]:
+    if not element_id:
+        return file, None
+    names = [file] if file in trees else list(trees)
+    for name in names:
+        assert name is not None
+        found = trees[name].xpath("//*[@id=$id]", id=element_id)
+        if found:
+            return name, found[0]
+    return file, None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.issues: list[ValidationIssue] = []
+        self._reported: set[tuple[str, str | None]] = set()
+
+    def add(self, file: str, el: etree._Element | None, message: str, *, line: int | None = None,
+            element_id: str | None = None, element_type: str | None = None) -> None:
+        if el is not None:
+            element_id = element_id or el.get("id")
+            element_type = element_type or _local(el)
+            line = line or el.sourceline
+        self.issues.append(ValidationIssue(file, line, element_id, element_type, message))
+        self._reported.add((file, element_id))
+
+    def reported(self, file: str | None, element_id: str | None) -> bool:
+        return (file or "", element_id) in self._reported or (
+            element_id is not None and any(eid == element_id for _, eid in self._reported))
+
+
+def validate_bundle(
+    files: Mapping[str, bytes],
+    *,
+    form_exists: Callable[[str], bool] | None = None,
+    helpers: Iterable[str] = (),
+) -> list[ValidationIssue]:
+    """Validate a bundle of ``.bpmn`` and ``.dmn`` sources; an empty list means it can be deployed.
+
+    ``helpers`` are the function names the script engine offers; when given, calls of unknown functions
+    in expressions are reported. ``form_exists`` checks the ``form`` property of user tasks."""
+    out = _Collector()
+    functions = list(helpers) or None
+    trees: dict[str, etree._Element] = {}
+    for name in sorted(files):
+        if not name.endswith((".bpmn", ".dmn")):
+            out.add(name, None, "不支持的文件类型（只接受 .bpmn 和 .dmn）")
+            continue
+        try:
+            trees[name] = _parse_xml(files[name])
+        except etree.XMLSyntaxError as exc:
+            out.add(name, None, f"XML 格式错误：{exc.msg}", line=exc.lineno)
+    if not any(n.endswith(".bpmn") for n in trees) and not out.issues:
+        out.add("", None, "流程包中没有 BPMN 文件")
+
+    schema_ok = {name: _check_schema(name, root, out) for name, root in trees.items()}
+    parser = _spiff_parse(trees, schema_ok, out)
+
+    for name, root in trees.items():
+        if name.endswith(".bpmn"):
+            _check_bpmn_expressions(name, root, out, functions)
+            _check_user_tasks(name, root, out, form_exists)
+        else:
+            _check_dmn_cells(name, root, out, functions)
+    refs_ok = _check_references(trees, out)
+    if parser is not None:
+        _check_specs(trees, parser, out, subprocesses=refs_ok)
+    return out.issues
+
+
+# -- XSD and Spiff --------------------------------------------------------------------------------------
+
+def _check_schema(name: str, root: etree._Element, out: _Collector) -> bool:
+    """All XSD errors of a file, not only the first one Spiff's validator reports."""
+    if name.endswith(".dmn"):
+        from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS
+
+        schema_path = SCHEMAS.get(root.nsmap.get(None) or root.nsmap.get("dmn") or "")
+        if schema_path is None:
+            out.add(name, root, f"不支持的 DMN 版本（命名空间 {root.nsmap.get(None)}）",
+                    element_type="definitions")
+            return False
+        schema = _dmn_schema(schema_path)
+    else:
+        schema = VALIDATOR.validator
+        VALIDATOR.preprocess(root)
+    with _xsd_lock:
+        ok = schema.validate(root)
+        errors = list(schema.error_log)
+    for err in errors[:20]:
+        message = err.message.replace(f"{{{BPMN_NS}}}", "bpmn:")
+        out.add(name, None, f"不符合 {'DMN' if name.endswith('.dmn') else 'BPMN'} 规范：{message}",
+                line=err.line)
+    return ok
+
+
+_dmn_schemas: dict[str, etree.XMLSchema] = {}
+
+
+def _dmn_schema(path: str) -> etree.XMLSchema:
+    schema = _dmn_schemas.get(path)
+    if schema is None:
+        with open(path, "rb") as fh:
+            schema = _dmn_schemas[path] = etree.XMLSchema(etree.parse(fh))
+    return schema
+
+
+def _spiff_issue(exc: ValidationException, trees: Mapping[str, etree._Element], out: _Collector,
+                 prefix: str) -> None:
+    file, el = _find_by_id(trees, getattr(exc, "id", None) or None, getattr(exc, "file_name", None) or None)
+    if out.reported(file, getattr(exc, "id", None) or None):
+        return  # already reported by a more specific check of ours
+    line = exc.line_number if isinstance(exc.line_number, int) else None
+    tag = (getattr(exc, "tag", "") or "").removeprefix("bpmn:") or None
+    message = _SPIFF_MESSAGES.get(str(exc.args[0]) if exc.args else "", None) or f"{prefix}：{exc.args[0]}"
+    out.add(file or "", el, message, line=line, element_id=getattr(exc, "id", None) or None,
+            element_type=tag)
+
+
+_SPIFF_MESSAGES = {
+    "No start event found": "流程缺少开始事件",
+    "There is no support implemented for this task type.": "引擎不支持这种元素",
+    "A SubWorkflow Must contain an End event": "子流程缺少结束事件",
+    "Unknown Time Specification": "定时器缺少时间设置（timeDate、timeDuration 或 timeCycle）",
+}
+
+
+def _spiff_parse(trees: Mapping[str, etree._Element], schema_ok: Mapping[str, bool],
+                 out: _Collector) -> SpiffBpmnParser | None:
+    # The XSD was checked above with all errors; Spiff's own validator would only repeat the first.
+    parser = SpiffBpmnParser()
+    ok = True
+    for name in sorted(trees, key=lambda n: (not n.endswith(".dmn"), n)):
+        if not schema_ok.get(name):
+            ok = False
+            continue
+        try:
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(trees[name], filename=name)
+            else:
+                parser.add_bpmn_xml(trees[name], filename=name)
+        except ValidationException as exc:
+            _spiff_issue(exc, trees, out, "流程定义错误")
+            ok = False
+        except Exception as exc:  # Spiff indexes attributes without checks in places
+            out.add(name, None, f"流程定义无法解析：{type(exc).__name__}: {exc}")
+            ok = False
+    return parser if ok else None
+
+
+def _check_specs(trees: Mapping[str, etree._Element], parser: SpiffBpmnParser, out: _Collector, *,
+                 subprocesses: bool) -> None:
+    for process_id in list(parser.process_parsers):
+        try:
+            parser.get_spec(process_id)
+            if subprocesses:  # a missing calledElement was reported with its line already
+                parser.get_subprocess_specs(process_id)
+        except ValidationException as exc:
+            _spiff_issue(exc, trees, out, "流程定义错误")
+        except Exception as exc:
+            file, el = _find_by_id(trees, process_id)
+            out.add(file or "", el, f"流程 {process_id} 无法解析：{type(exc).__name__}: {exc}")
+    for dmn_id, dmn_parser in parser.dmn_parsers.items():
+        try:
+            dmn_parser.parse()
+        except ValidationException as exc:
+            _spiff_issue(exc, trees, out, "决策表错误")
+        except Exception as exc:
+            file, el = _find_by_id(trees, dmn_id)
+            out.add(file or "", el, f"决策表 {dmn_id} 无法解析：{type(exc).__name__}: {exc}")
+
+
+def _check_references(trees: Mapping[str, etree._Element], out: _Collector) -> bool:
+    """Missing DMN decisions and called processes, with the line of the referring element.
+
+    Returns whether every calledElement resolves."""
+    calls_ok = True
+    process_ids = {p.get("id") for root in trees.values() for p in root.iterfind(f".//{{{BPMN_NS}}}process")}
+    decision_ids = {d.get("id") for name, root in trees.items() if name.endswith(".dmn")
+                    for d in root.iter("{*}decision")}
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for task in root.iterfind(".//bpmn:businessRuleTask", NS):
+            ref = task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NS)
+            if not (ref or "").strip():
+                out.add(name, task, f"业务规则任务 {task.get('id')} 未指定决策表（calledDecisionId）")
+            elif ref.strip() not in decision_ids:
+                out.add(name, task, f"业务规则任务 {task.get('id')} 引用的决策表 {ref.strip()} 不在流程包中")
+        for call in root.iterfind(".//bpmn:callActivity", NS):
+            ref = call.get("calledElement")
+            if not ref:
+                out.add(name, call, f"调用活动 {call.get('id')} 未指定被调用流程（calledElement）")
+                calls_ok = False
+            elif ref not in process_ids:
+                out.add(name, call, f"调用活动 {call.get('id')} 引用的流程 {ref} 不在流程包中")
+                calls_ok = False
+    return calls_ok
+
+
+# -- expressions ----------------------------------------------------------------------------------------
+
+def _check_text(name: str, el: etree._Element, owner: etree._Element, source: str | None,
+                mode: Literal["eval", "exec"], what: str, out: _Collector,
+                functions: list[str] | None) -> None:
+    if source is None or not source.strip():
+        if mode == "eval":
+            out.add(name, el, f"{what}为空", element_id=owner.get("id"), element_type=_local(owner))
+        return
+    problem = find_source_problem(source, mode, functions=functions)
+    if problem is None:
+        return
+    lineno, message = problem
+    line = el.sourceline + (lineno - 1 if lineno else 0) if el.sourceline else None
+    if mode == "exec" and lineno:
+        detail = f"第 {lineno} 行：{message}"
+    else:
+        detail = f"{message}（{source.strip()[:80]}）"
+    out.add(name, el, f"{what}有误：{detail}", line=line,
+            element_id=owner.get("id"), element_type=_local(owner))
+
+
+def _check_bpmn_expressions(name: str, root: etree._Element, out: _Collector,
+                            functions: list[str] | None) -> None:
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
+        cond = flow.find("bpmn:conditionExpression", NS)
+        if cond is not None:
+            _check_text(name, cond, flow, cond.text, "eval", "流转条件", out, functions)
+    for task in root.iterfind(".//bpmn:scriptTask", NS):
+        script = task.find("bpmn:script", NS)
+        _check_text(name, script if script is not None else task, task,
+                    script.text if script is not None else None, "exec", "脚本", out, functions)
+        if script is None or not (script.text or "").strip():
+            out.add(name, task, f"脚本任务 {task.get('id')} 没有脚本")
+    for tag in ("preScript", "postScript"):
+        for el in root.iterfind(f".//bpmn:extensionElements/spiffworkflow:{tag}", NS):
+            owner = el.getparent().getparent()
+            if (el.text or "").strip():
+                what = "前置脚本" if tag == "preScript" else "后置脚本"
+                _check_text(name, el, owner, el.text, "exec", what, out, functions)
+    for timer in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        owner = timer.getparent()
+        specs = [c for c in timer if _local(c) in ("timeDate", "timeDuration", "timeCycle")]
+        if not specs:
+            out.add(name, owner,
+                    f"定时事件 {owner.get('id')} 缺少时间设置（timeDate、timeDuration 或 timeCycle）")
+        for spec in specs:
+            if _check_iso_literal(name, spec, owner, out):
+                _check_text(name, spec, owner, spec.text, "eval", "定时表达式", out, functions)
+    for tag, what in (("loopCardinality", "多实例数量"), ("completionCondition", "多实例完成条件")):
+        for el in root.iterfind(f".//bpmn:{tag}", NS):
+            owner = el.getparent().getparent()
+            _check_text(name, el, owner, el.text, "eval", what, out, functions)
+
+
+_ISO_LIKE = re.compile(r"R\d*/.*|P[\dYMWDTHS.,]*|\d{4}-\d{2}-\d{2}.*")
+
+
+def _check_iso_literal(name: str, el: etree._Element, owner: etree._Element, out: _Collector) -> bool:
+    """Timer texts are Python expressions that must yield ISO 8601 text. Catch the usual mistake of
+    writing bare ISO text (PT5M, which is a valid Python name) and check constant strings right away.
+    Returns whether the generic expression check should still run."""
+    text = (el.text or "").strip()
+    if _ISO_LIKE.fullmatch(text):
+        out.add(name, el, f"定时表达式 {text} 是 Python 表达式，ISO 8601 文本需要加引号，例如 \"{text}\"",
+                element_id=owner.get("id"), element_type=_local(owner))
+        return False
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return True
+    kind = _local(el)
+    try:
+        if not isinstance(value, str):
+            raise ValueError("不是字符串")
+        if kind == "timeDate":
+            TimerEventDefinition.parse_time_or_duration(value)
+        elif kind == "timeDuration":
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # Spiff's own parse errors are unhelpful ('NoneType' object has no attribute ...)
+        out.add(name, el, f"定时表达式 {text} 不是有效的 ISO 8601 {kind} 文本",
+                element_id=owner.get("id"), element_type=_local(owner))
+    return False
+
+
+_DMN_QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+
+
+def _check_dmn_cells(name: str, root: etree._Element, out: _Collector, functions: list[str] | None) -> None:
+    for expr in root.iter("{*}inputExpression"):
+        text = expr.find("{*}text")
+        owner = expr.getparent()
+        _check_text(name, text if text is not None else expr, owner,
+                    text.text if text is not None else None, "eval", "决策表输入表达式", out, functions)
+    for entry in root.iter("{*}inputEntry"):
+        text_el = entry.find("{*}text")
+        text = (text_el.text if text_el is not None else "") or ""
+        if text.strip() in ("", "-"):
+            continue  # '-' or empty: any value
+        _check_input_entry(name, text_el if text_el is not None else entry, entry, text, out, functions)
+    for entry in root.iter("{*}outputEntry"):
+        text_el = entry.find("{*}text")
+        text = (text_el.text if text_el is not None else "") or ""
+        if text.strip():
+            _check_text(name, text_el if text_el is not None else entry, entry, text, "eval", "决策表输出",
+                        out, functions)
+
+
+def _check_input_entry(name: str, el: etree._Element, entry: etree._Element, text: str, out: _Collector,
+                       functions: list[str] | None) -> None:
+    """Spiff compares a cell as `(input) == (cell)`, or appends it to the input when the cell starts with
+    an operator (`> 5`), or substitutes `?` with the input (`1 < ? < 5`); any of these may be valid."""
+    if "?" in text:
+        candidates = [_DMN_QUESTION.sub("dmninputexpr", text)]
+    else:
+        candidates = [text, f"dmninputexpr {text}"]
+    problems = [find_source_problem(c, "eval", functions=functions) for c in candidates]
+    if any(p is None for p in problems):
+        return
+    # Prefer a refusal over a syntax error: `__import__('os')` parses, so the refusal is the real issue.
+    chosen = next((p for p in problems if p is not None and not p[1].startswith("语法错误")), problems[0])
+    assert chosen is not None
+    out.add(name, el, f"决策表条件有误：{chosen[1]}（{text.strip()[:80]}）", element_id=entry.get("id"),
+            element_type="inputEntry")
+
+
+# -- govflow conventions ----------------------------------------------------------------------------------
+
+def _check_user_tasks(name: str, root: etree._Element, out: _Collector,
+                      form_exists: Callable[[str], bool] | None) -> None:
+    in_lane = {(ref.text or "").strip() for ref in root.iterfind(".//bpmn:laneSet//bpmn:flowNodeRef", NS)}
+    for task in root.iterfind(".//bpmn:userTask", NS):
+        task_id = task.get("id")
+        props = {p.get("name"): p.get("value") for p in
+                 task.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+        form = (props.get("form") or "").strip()
+        if not form:
+            out.add(name, task, f"用户任务 {task_id} 缺少扩展属性 form（办理表单）")
+        elif form_exists is not None and not form_exists(form):
+            out.add(name, task, f"用户任务 {task_id} 的表单 {form} 不存在")
+        sla = props.get("sla_days")
+        if sla is None or not sla.strip():
+            out.add(name, task, f"用户任务 {task_id} 缺少扩展属性 sla_days（办理时限，工作日）")
+        elif not (sla.strip().isdecimal() and int(sla) > 0):
+            out.add(name, task,
+                    f"用户任务 {task_id} 的 sla_days 必须是正整数（办理时限，工作日），当前为 {sla!r}")
+        if task_id not in in_lane:
+            out.add(name, task, f"用户任务 {task_id} 不在任何泳道中（引擎按泳道分派办理人）")

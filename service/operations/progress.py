@@ -1,0 +1,118 @@
+"""Carry what the engine did into rows: new work items with their deadlines, withdrawn ones, the
+project's stage and outcome, the message subscription index, and the audit trail.
+
+Called inside the caller's transaction after every engine step, so engine state, task rows and
+audit commit together."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.domain.deadlines import compute_due
+from service.domain.errors import ProcessError
+from service.engine.runtime import ProcessRuntime, ReadyTask
+from service.operations import audit
+from service.operations.context import Govflow
+from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
+
+DECLARER_LANE = "建设单位"
+PARTICIPANT_LANE = "参建单位"
+
+
+def resolve_unit(session: Session, lane: str | None, project: Project, item: Any) -> Unit:
+    """建设单位 is the unit that declared the project; 参建单位 the participating unit a
+    multi-instance task works for; any other lane names the unit itself."""
+    if lane == DECLARER_LANE:
+        return project.unit
+    name = item if lane == PARTICIPANT_LANE else lane
+    unit = session.scalar(select(Unit).where(Unit.name == name)) if isinstance(name, str) else None
+    if unit is None:
+        raise ProcessError(f"泳道 {lane} 无法对应到单位（{name}）")
+    return unit
+
+
+def _new_work_item(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
+                   task: ReadyTask, now: dt.datetime) -> WorkItem:
+    props = task.properties
+    unit = resolve_unit(session, task.lane, project, task.item)
+    sla = props.get("sla_days")
+    due = compute_due(ctx.calendar(session), created_at_utc=now, sla_days=int(sla) if sla else None,
+                      rule_text=props.get("deadline"), data=task.data)
+    previous = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.project_id == project.id, WorkItem.task_name == task.name, WorkItem.unit_id == unit.id))
+    return WorkItem(
+        instance_id=instance.id,
+        project_id=project.id,
+        spiff_task_id=task.id,
+        task_name=task.name,
+        title=task.title,
+        stage=props.get("stage", project.stage),
+        lane=task.lane or "",
+        unit_id=unit.id,
+        unit=unit,
+        form=props.get("form", ""),
+        round=(previous or 0) + 1,
+        created_at=now,
+        due_date=due.date if due else None,
+        due_at=due.at_utc if due else None,
+        due_rule=due.rule if due else None,
+        due_provisional=due.provisional if due else False,
+    )
+
+
+def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance, runtime: ProcessRuntime,
+          wf: Any, *, actor: str, now: dt.datetime | None = None) -> list[WorkItem]:
+    """Synchronise rows with the workflow; returns the work items opened by this step."""
+    now = now or utcnow()
+    algorithm = ctx.settings.audit_hash
+    ready = {t.id: t for t in runtime.ready_user_tasks(wf)}
+    open_items = session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
+                                                        WorkItem.state == "open")).all()
+    for item in open_items:
+        if item.spiff_task_id not in ready:
+            # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
+            item.state = "cancelled"
+            item.completed_at = now
+            audit.append(session, project, actor=actor, action="task_withdrawn", work_item_id=item.id,
+                         detail={"task": item.task_name, "title": item.title}, algorithm=algorithm, at=now)
+    session.flush()
+    known = {item.spiff_task_id for item in open_items if item.spiff_task_id in ready}
+    created = []
+    for task_id, task in ready.items():
+        if task_id in known:
+            continue
+        item = _new_work_item(ctx, session, project, instance, task, now)
+        session.add(item)
+        created.append(item)
+    if created:
+        session.flush()
+    for item in created:
+        audit.append(session, project, actor=actor, action="task_opened", work_item_id=item.id,
+                     detail={"task": item.task_name, "title": item.title, "unit": item.unit.name,
+                             "due_date": item.due_date.isoformat() if item.due_date else None,
+                             "due_rule": item.due_rule, "provisional": item.due_provisional},
+                     algorithm=algorithm, at=now)
+
+    waiting = runtime.waiting(wf)
+    instance.waiting_message = waiting.message if waiting else None
+    instance.correlation_key = waiting.correlation_key if waiting else None
+    instance.updated_at = now
+    outcome = runtime.outcome(wf)
+    if outcome is not None:
+        instance.status = "completed"
+        instance.completed_at = now
+        project.status = "completed" if outcome == "项目完成" else "ended"
+        project.outcome = outcome
+        audit.append(session, project, actor=actor, action="process_ended", detail={"outcome": outcome},
+                     algorithm=algorithm, at=now)
+    else:
+        stages = [t.properties.get("stage") for t in ready.values() if t.properties.get("stage")]
+        if stages:
+            project.stage = stages[0]
+        elif waiting and waiting.stage:
+            project.stage = waiting.stage
+    instance.state = runtime.dump(wf)
+    return created
