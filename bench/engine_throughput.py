@@ -61,21 +61,26 @@ def setup(url: str, cache: int) -> Govflow:
     return ctx
 
 
-def lifecycle(ctx: Govflow, n_projects: int) -> dict[str, float]:
+def lifecycle(ctx: Govflow, n_projects: int, year: int = 2027) -> dict[str, float]:
     driver = Driver(ctx)
+    organisation.set_window(ctx, year, dt.date(2000, 1, 1), dt.date(2100, 1, 1), OPERATOR)
     completions = 0
     t0 = time.perf_counter()
     ids = []
     for i in range(n_projects):
-        pid = driver.declare("市教育局", budget_year=2027, participants=["市民政局"] if i % 2 else []).project_id
+        pid = driver.declare("市教育局", budget_year=year, participants=["市民政局"] if i % 2 else []).project_id
         completions += 1 + driver.run(pid)
         ids.append(pid)
-    annual_list.approve(ctx, 2027, {pid: 100.0 for pid in ids}, GOV)
+    annual_list.approve(ctx, year, {pid: 100.0 for pid in ids}, GOV)
     for pid in ids:
         completions += driver.run(pid)
     elapsed = time.perf_counter() - t0
-    return {"projects": n_projects, "completions": completions, "seconds": round(elapsed, 3),
-            "completions_per_s": round(completions / elapsed, 1)}
+    # "service" counts only time inside projects.declare / tasks.complete; "wall" includes the
+    # harness (building answers from form examples, finding the next open task).
+    return {"projects": n_projects, "completions": completions, "wall_seconds": round(elapsed, 3),
+            "service_seconds": round(driver.service_seconds, 3),
+            "completions_per_s_service": round(completions / driver.service_seconds, 1),
+            "completions_per_s_wall": round(completions / elapsed, 1)}
 
 
 def loop_cost(ctx: Govflow, marks: tuple[int, ...] = (0, 10, 50), sample: int = 5) -> dict[str, object]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.config import load_settings
+from dataclasses import replace
+from pathlib import Path
+
+from service.config import REPO_ROOT, load_settings
 from service.domain.access import Actor
 from service.operations import annual_list, organisation, processes
 from service.operations.context import Govflow
@@ -22,7 +25,12 @@ def _line(item: WorkItem, note: str = "") -> str:
 
 
 def run_demo() -> None:
-    settings = load_settings()
+    # The demo owns its own database and starts it afresh, so it can run any number of times and
+    # never touches the data of `govflow init` (var/govflow.db or GOVFLOW_DATABASE_URL).
+    demo_db = REPO_ROOT / "var" / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    settings = replace(load_settings(), database_url=f"sqlite:///{demo_db}")
     upgrade(settings.database_url)
     ctx = Govflow(settings)
     organisation.ensure_units(ctx)
@@ -55,4 +63,4 @@ def run_demo() -> None:
         p = s.get(Project, declared.project_id)
         assert p is not None
         print(f"\n项目 {p.code}：状态 {p.status}，结果 {p.outcome}，审计记录 {p.audit_seq} 条")
-    print("提示：接口与网页随后续版本提供；本命令可重复运行（每次新建一个演示项目）。")
+    print("提示：接口与网页随后续版本提供；演示数据库 var/demo.db 每次运行时重建。")

@@ -115,11 +115,17 @@ class ProcessRuntime:
                     out[ts.bpmn_id] = dict(props)
         return out
 
-    def ready_user_tasks(self, wf: BpmnWorkflow) -> list[ReadyTask]:
-        out = []
-        for t in wf.get_tasks(state=TaskState.READY, manual=True):
-            out.append(self._view(t))
+    @staticmethod
+    def _tasks(wf: BpmnWorkflow, state: int) -> list[Task]:
+        """Tasks in `state`, in creation order, from the flat task maps: cheaper than Spiff's
+        tree iterator, which several queries per step would otherwise walk again and again."""
+        out = [t for t in wf.tasks.values() if t.state & state]
+        for sub in wf.subprocesses.values():
+            out.extend(t for t in sub.tasks.values() if t.state & state)
         return out
+
+    def ready_user_tasks(self, wf: BpmnWorkflow) -> list[ReadyTask]:
+        return [self._view(t) for t in self._tasks(wf, TaskState.READY) if t.task_spec.manual]
 
     def _view(self, t: Task) -> ReadyTask:
         ts = t.task_spec
@@ -140,7 +146,7 @@ class ProcessRuntime:
         )
 
     def waiting(self, wf: BpmnWorkflow) -> Waiting | None:
-        for t in wf.get_tasks(state=TaskState.WAITING):
+        for t in self._tasks(wf, TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
             if isinstance(ed, MessageEventDefinition):
                 key = None
@@ -155,7 +161,7 @@ class ProcessRuntime:
         """Name of the end event the instance finished at (不予入库, 项目完成 …), if finished."""
         if not wf.completed:
             return None
-        for t in wf.get_tasks(state=TaskState.COMPLETED):
+        for t in self._tasks(wf, TaskState.COMPLETED):
             if isinstance(t.task_spec, EndEvent) and t.workflow is wf:
                 return t.task_spec.bpmn_name or t.task_spec.bpmn_id
         return "完成"
@@ -200,7 +206,7 @@ class ProcessRuntime:
             wf.do_engine_steps()
 
     def _compact_once(self, wf: BpmnWorkflow) -> bool:
-        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        for t in self._tasks(wf, TaskState.READY | TaskState.WAITING):
             ancestor = t.parent
             while ancestor is not None:
                 if ancestor.task_spec is t.task_spec and ancestor.state == TaskState.COMPLETED:

@@ -22,7 +22,7 @@ from service.engine.runtime import ProcessRuntime
 from service.engine.scripting import SandboxedScriptEngine
 from service.engine.state import load_specs
 from service.storage.db import Database
-from service.storage.models import CalendarYear, ProcessVersion
+from service.storage.models import CalendarYear, ProcessVersion, Unit
 
 
 class WorkflowCache:
@@ -50,6 +50,22 @@ class WorkflowCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class UnitDirectory:
+    """Unit ids by name (the BPMN lane names): units are created rarely and never renamed in place,
+    so a process-wide map saves a query per opened task."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def id_by_name(self, session: Session, name: str) -> int | None:
+        unit_id = self._ids.get(name)
+        if unit_id is None:
+            unit_id = session.scalar(select(Unit.id).where(Unit.name == name))
+            if unit_id is not None:
+                self._ids[name] = unit_id
+        return unit_id
 
 
 class CalendarProvider:
@@ -99,6 +115,7 @@ class Govflow:
         self.helpers = make_helpers(self.calendars.current)
         self.script_engine = SandboxedScriptEngine(helpers=self.helpers)
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
+        self.units = UnitDirectory()
         self._runtimes: dict[int, ProcessRuntime] = {}
         self._runtime_lock = threading.Lock()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.domain.deadlines import compute_due
@@ -16,33 +16,35 @@ from service.domain.errors import ProcessError
 from service.engine.runtime import ProcessRuntime, ReadyTask
 from service.operations import audit
 from service.operations.context import Govflow
-from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
+from service.storage.models import ProcessInstance, Project, WorkItem, utcnow
 
 DECLARER_LANE = "建设单位"
 PARTICIPANT_LANE = "参建单位"
 
 
-def resolve_unit(session: Session, lane: str | None, project: Project, item: Any) -> Unit:
-    """建设单位 is the unit that declared the project; 参建单位 the participating unit a
-    multi-instance task works for; any other lane names the unit itself."""
+def resolve_unit(ctx: Govflow, session: Session, lane: str | None, project: Project, item: Any) -> tuple[int, str]:
+    """(id, name) of the unit a lane means here: 建设单位 is the unit that declared the project;
+    参建单位 the participating unit a multi-instance task works for; any other lane names the unit."""
     if lane == DECLARER_LANE:
-        return project.unit
+        return project.unit_id, project.unit.name
     name = item if lane == PARTICIPANT_LANE else lane
-    unit = session.scalar(select(Unit).where(Unit.name == name)) if isinstance(name, str) else None
-    if unit is None:
+    unit_id = ctx.units.id_by_name(session, name) if isinstance(name, str) else None
+    if unit_id is None:
         raise ProcessError(f"泳道 {lane} 无法对应到单位（{name}）")
-    return unit
+    return unit_id, name
 
 
 def _new_work_item(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
-                   task: ReadyTask, now: dt.datetime) -> WorkItem:
+                   task: ReadyTask, now: dt.datetime) -> tuple[WorkItem, str]:
     props = task.properties
-    unit = resolve_unit(session, task.lane, project, task.item)
+    unit_id, unit_name = resolve_unit(ctx, session, task.lane, project, task.item)
     sla = props.get("sla_days")
     due = compute_due(ctx.calendar(session), created_at_utc=now, sla_days=int(sla) if sla else None,
                       rule_text=props.get("deadline"), data=task.data)
-    previous = session.scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.project_id == project.id, WorkItem.task_name == task.name, WorkItem.unit_id == unit.id))
+    rounds = dict(instance.task_rounds or {})
+    key = f"{task.name}@{unit_id}"
+    rounds[key] = rounds.get(key, 0) + 1
+    instance.task_rounds = rounds
     return WorkItem(
         instance_id=instance.id,
         project_id=project.id,
@@ -51,16 +53,15 @@ def _new_work_item(ctx: Govflow, session: Session, project: Project, instance: P
         title=task.title,
         stage=props.get("stage", project.stage),
         lane=task.lane or "",
-        unit_id=unit.id,
-        unit=unit,
+        unit_id=unit_id,
         form=props.get("form", ""),
-        round=(previous or 0) + 1,
+        round=rounds[key],
         created_at=now,
         due_date=due.date if due else None,
         due_at=due.at_utc if due else None,
         due_rule=due.rule if due else None,
         due_provisional=due.provisional if due else False,
-    )
+    ), unit_name
 
 
 def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance, runtime: ProcessRuntime,
@@ -72,26 +73,28 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     open_items = session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
                                                         WorkItem.state == "open")).all()
     for item in open_items:
-        if item.spiff_task_id not in ready:
+        # The row being completed in this transaction is not flushed yet: skip it by its state.
+        if item.state == "open" and item.spiff_task_id not in ready:
             # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
             item.state = "cancelled"
             item.completed_at = now
             audit.append(session, project, actor=actor, action="task_withdrawn", work_item_id=item.id,
                          detail={"task": item.task_name, "title": item.title}, algorithm=algorithm, at=now)
-    session.flush()
-    known = {item.spiff_task_id for item in open_items if item.spiff_task_id in ready}
+    known = {item.spiff_task_id for item in open_items if item.state == "open" and item.spiff_task_id in ready}
     created = []
     for task_id, task in ready.items():
         if task_id in known:
             continue
-        item = _new_work_item(ctx, session, project, instance, task, now)
+        item, unit_name = _new_work_item(ctx, session, project, instance, task, now)
         session.add(item)
-        created.append(item)
+        created.append((item, unit_name))
     if created:
+        # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
+        # before these inserts, so the partial unique index on open tasks never sees two.
         session.flush()
-    for item in created:
+    for item, unit_name in created:
         audit.append(session, project, actor=actor, action="task_opened", work_item_id=item.id,
-                     detail={"task": item.task_name, "title": item.title, "unit": item.unit.name,
+                     detail={"task": item.task_name, "title": item.title, "unit": unit_name,
                              "due_date": item.due_date.isoformat() if item.due_date else None,
                              "due_rule": item.due_rule, "provisional": item.due_provisional},
                      algorithm=algorithm, at=now)
@@ -115,4 +118,4 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
         elif waiting and waiting.stage:
             project.stage = waiting.stage
     instance.state = runtime.dump(wf)
-    return created
+    return [item for item, _ in created]

@@ -53,20 +53,34 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
                          "values": engine_values(props, form_data), "opinion": opinion or form_data.get("opinion"),
                          "late": bool(item.due_at and now > item.due_at)},
                  algorithm=ctx.settings.audit_hash, at=now)
-    session.flush()
     return progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
 
 
-def _open_item(session: Session, work_item_id: int, actor: Actor) -> WorkItem:
-    item = session.get(WorkItem, work_item_id)
-    if item is None:
+def _load(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
+    """The work item with its instance and project, in one round trip."""
+    row = session.execute(
+        select(WorkItem, ProcessInstance, Project)
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .join(Project, Project.id == WorkItem.project_id)
+        .where(WorkItem.id == work_item_id)
+    ).first()
+    if row is None:
         raise NotFound("任务不存在")
+    return row[0], row[1], row[2]
+
+
+def _check_open(item: WorkItem, actor: Actor) -> None:
     # Authorise before revealing anything about the task's state.
     require_task_worker(actor, item.unit.name)
     if item.state != "open":
         raise Conflict("该任务已办结" if item.state == "completed" else "该任务已被流程撤回")
     if item.assignee and item.assignee != actor.user:
         raise Conflict(f"该任务已由 {item.assignee} 认领")
+
+
+def _open_item(session: Session, work_item_id: int, actor: Actor) -> WorkItem:
+    item, _, _ = _load(session, work_item_id)
+    _check_open(item, actor)
     return item
 
 
@@ -75,11 +89,9 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
     instance = None
     try:
         with ctx.db.session() as s:
-            item = _open_item(s, work_item_id, actor)
+            item, instance, project = _load(s, work_item_id)
+            _check_open(item, actor)
             ctx.forms.get(item.form).check(form_data)
-            instance = s.get(ProcessInstance, item.instance_id)
-            project = s.get(Project, item.project_id)
-            assert instance is not None and project is not None
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
             opened = complete_loaded(ctx, s, project, instance, runtime, wf, item, form_data, actor)

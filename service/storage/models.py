@@ -101,6 +101,9 @@ class ProcessInstance(Base):
     # Subscription index: which message the instance waits for, correlated on which key value.
     waiting_message: Mapped[str | None] = mapped_column(String(100))
     correlation_key: Mapped[str | None] = mapped_column(String(100))
+    # How often each task has been opened per unit ("task@unit" → n): the 第N轮 of a send-back,
+    # kept on this row (written every step anyway) instead of counted from work_items.
+    task_rounds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:40:46.680892
+Create Date: 2026-11-28 10:10:46.756800
 """
 from __future__ import annotations
 
@@ -129,6 +129,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('waiting_message', sa.String(length=100), nullable=True),
     sa.Column('correlation_key', sa.String(length=100), nullable=True),
+    sa.Column('task_rounds', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
