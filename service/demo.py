@@ -3,7 +3,6 @@ deploys processes/, and walks one project through the whole lifecycle, printing 
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import replace
 from pathlib import Path
 

@@ -121,7 +121,8 @@ class Form:
     def validate(self, data: Any) -> list[FieldError]:
         if not isinstance(data, Mapping):
             return [FieldError("", "表单数据应为对象")]
-        errors = sorted(self._validator.iter_errors(_decimal_copy(data)), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = sorted(self._validator.iter_errors(_decimal_copy(data)),
+                        key=lambda e: [str(p) for p in e.absolute_path])
         return [FieldError(_path(e), self._message(e)) for e in errors]
 
     def check(self, data: Any) -> None:

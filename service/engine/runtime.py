@@ -176,7 +176,8 @@ class ProcessRuntime:
             task.run()
             self._steps(wf)
         except SpiffWorkflowException as exc:
-            raise ProcessError(f"流程执行出错（{task.task_spec.bpmn_name or task.task_spec.name}）：{_explain(exc)}") from exc
+            title = task.task_spec.bpmn_name or task.task_spec.name
+            raise ProcessError(f"流程执行出错（{title}）：{_explain(exc)}") from exc
 
     def deliver_message(self, wf: BpmnWorkflow, name: str, payload: Mapping[str, Any],
                         correlations: Mapping[str, Mapping[str, Any]]) -> None:

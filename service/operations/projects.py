@@ -40,8 +40,8 @@ def check_declaration_rules(session: Session, unit: Unit, form: Mapping[str, Any
     open_rectification = session.scalar(select(Rectification).where(
         Rectification.unit_id == unit.id, Rectification.closed_at.is_(None)).limit(1))
     if open_rectification is not None:
-        raise RuleViolation(f"{unit.name}存在未完成的整改（{open_rectification.reason}），整改完成前不得申报政务数字化项目",
-                            article="第二十七条")
+        raise RuleViolation(f"{unit.name}存在未完成的整改（{open_rectification.reason}），"
+                            "整改完成前不得申报政务数字化项目", article="第二十七条")
     year = int(form["budget_year"])
     window = session.get(DeclarationWindow, year)
     if window is None or today < window.opens_on:

@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from service.domain.deadlines import local_date
 from service.domain.access import Actor
+from service.domain.deadlines import local_date
+from service.domain.errors import ValidationFailed
 from service.operations import annual_list
 from service.operations.audit import verify
 from service.storage.models import AuditRecord, Project, WorkItem
@@ -193,7 +194,7 @@ def test_annual_list_is_correlated_on_budget_year(ctx, driver):
         driver.run(pid)
     annual_list.approve(ctx, 2027, {y27: 1.0}, GOV)
     assert project(ctx, y28).stage == "项目批准" and project(ctx, y28).status == "active"
-    with pytest.raises(Exception):  # a 2028 project cannot be put on the 2027 list
+    with pytest.raises(ValidationFailed):  # a 2028 project cannot be put on the 2027 list
         annual_list.approve(ctx, 2027, {y28: 1.0}, GOV)
     annual_list.approve(ctx, 2028, {y28: 1.0}, GOV)
     assert [w.task_name for w in driver.open_items(y28)] == ["consistency_request"]
