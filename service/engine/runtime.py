@@ -22,6 +22,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from service.domain.errors import Conflict, NotFound, ProcessError
+from service.engine.scripting import explain
 from service.engine.state import dump_state, load_state
 
 # Bound on compaction rounds after one step; a well-formed model needs one.
@@ -46,20 +47,6 @@ class Waiting:
     message: str
     correlation_key: str | None
     stage: str | None
-
-
-def _explain(exc: BaseException) -> str:
-    """Find the most specific zh-CN message in a Spiff exception chain."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    best = str(exc)
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        msg = getattr(cur, "message", None) or str(cur)
-        if any("\u4e00" <= ch <= "\u9fff" for ch in msg):
-            best = msg
-        cur = getattr(cur, "error", None) or cur.__cause__ or cur.__context__
-    return best
 
 
 class ProcessRuntime:
@@ -177,7 +164,7 @@ class ProcessRuntime:
             self._steps(wf)
         except SpiffWorkflowException as exc:
             title = task.task_spec.bpmn_name or task.task_spec.name
-            raise ProcessError(f"流程执行出错（{title}）：{_explain(exc)}") from exc
+            raise ProcessError(f"流程执行出错（{title}）：{explain(exc)}") from exc
 
     def deliver_message(self, wf: BpmnWorkflow, name: str, payload: Mapping[str, Any],
                         correlations: Mapping[str, Mapping[str, Any]]) -> None:
@@ -186,7 +173,7 @@ class ProcessRuntime:
             wf.send_event(event)
             self._steps(wf)
         except SpiffWorkflowException as exc:
-            raise ProcessError(f"消息 {name} 无法投递：{_explain(exc)}") from exc
+            raise ProcessError(f"消息 {name} 无法投递：{explain(exc)}") from exc
 
     def _ready_task(self, wf: BpmnWorkflow, task_id: str) -> Task:
         from uuid import UUID

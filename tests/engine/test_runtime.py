@@ -46,17 +46,27 @@ def test_state_round_trip_reattaches_the_sandbox(runtime):
     assert names(runtime, again) == ["submit_declaration"]
 
 
-def test_two_hundred_send_backs_keep_the_tree_one_pass_deep(runtime):
+def admitted(runtime):
+    """A 2027 workflow that has passed 初审 and waits for its plan."""
     wf = runtime.start({"budget_year": 2027})
     complete(runtime, wf, "submit_declaration", participants=[], budget_year=2027)
     complete(runtime, wf, "preliminary_review_finance")
     complete(runtime, wf, "preliminary_review", preliminary_decision="入库")
+    return wf
+
+
+def plan_reviewed(runtime, wf, result):
+    complete(runtime, wf, "write_plan", estimate_total=100)
+    for r in ("review_bigdata", "review_cac", "review_police", "review_crypto"):
+        complete(runtime, wf, r)
+    complete(runtime, wf, "review_consolidate", plan_review_result=result, approved_estimate=100)
+
+
+def test_two_hundred_send_backs_keep_the_tree_one_pass_deep(runtime):
+    wf = admitted(runtime)
     sizes = []
     for _ in range(200):
-        complete(runtime, wf, "write_plan", estimate_total=100)
-        for r in ("review_bigdata", "review_cac", "review_police", "review_crypto"):
-            complete(runtime, wf, r)
-        complete(runtime, wf, "review_consolidate", plan_review_result="修改后重审", approved_estimate=100)
+        plan_reviewed(runtime, wf, "修改后重审")
         wf = runtime.load(runtime.dump(wf))
         sizes.append(len(wf.tasks))
     assert max(sizes) == min(sizes)
@@ -64,14 +74,8 @@ def test_two_hundred_send_backs_keep_the_tree_one_pass_deep(runtime):
 
 
 def test_message_is_correlated_on_budget_year(runtime):
-    wf = runtime.start({"budget_year": 2027})
-    complete(runtime, wf, "submit_declaration", participants=[], budget_year=2027)
-    complete(runtime, wf, "preliminary_review_finance")
-    complete(runtime, wf, "preliminary_review", preliminary_decision="入库")
-    complete(runtime, wf, "write_plan", estimate_total=100)
-    for r in ("review_bigdata", "review_cac", "review_police", "review_crypto"):
-        complete(runtime, wf, r)
-    complete(runtime, wf, "review_consolidate", plan_review_result="通过", approved_estimate=100)
+    wf = admitted(runtime)
+    plan_reviewed(runtime, wf, "通过")
     complete(runtime, wf, "submit_budget")
     complete(runtime, wf, "budget_review", budget_decision="建议安排")
     waiting = runtime.waiting(wf)
