@@ -47,7 +47,8 @@ def main(passes: int = 60) -> None:
                               ("govflow_state_only", runtime.load, runtime.dump)):
         wf = runtime.start({"budget_year": 2027})
         for name, vals in (("submit_declaration", {"participants": [], "budget_year": 2027}),
-                           ("preliminary_review_finance", {}), ("preliminary_review", {"preliminary_decision": "入库"})):
+                           ("preliminary_review_finance", {}),
+                           ("preliminary_review", {"preliminary_decision": "入库"})):
             (t,) = [t for t in runtime.ready_user_tasks(wf) if t.name == name]
             runtime.complete(wf, t.id, vals)
         state = dump(wf)

