@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,8 @@ def declare(ctx: Govflow, form_data: Mapping[str, Any], actor: Actor, *, now: dt
         version = latest_version(s)
         runtime = ctx.runtime(s, version.id)
         year = int(form_data["budget_year"])
-        project = Project(code=f"tmp-{now.timestamp()}", name=str(form_data["project_name"]), budget_year=year,
+        # The real code needs the row id; a unique placeholder keeps the unique index satisfied.
+        project = Project(code=f"tmp-{uuid.uuid4().hex}", name=str(form_data["project_name"]), budget_year=year,
                           unit_id=unit.id, unit=unit, participants=participants,
                           is_urgent=bool(form_data.get("is_urgent")), urgent_basis=form_data.get("urgent_basis"),
                           estimate=form_data.get("investment_estimate"), declared_by=actor.user, declared_at=now)
