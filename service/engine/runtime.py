@@ -144,14 +144,14 @@ class ProcessRuntime:
                 return Waiting(ed.name, key, props.get("stage"))
         return None
 
-    def outcome(self, wf: BpmnWorkflow) -> str | None:
-        """Name of the end event the instance finished at (不予入库, 项目完成 …), if finished."""
+    def outcome(self, wf: BpmnWorkflow) -> tuple[str, str] | None:
+        """(id, name) of the end event the instance finished at (end_rejected/不予入库 …), if finished."""
         if not wf.completed:
             return None
         for t in self._tasks(wf, TaskState.COMPLETED):
             if isinstance(t.task_spec, EndEvent) and t.workflow is wf:
-                return t.task_spec.bpmn_name or t.task_spec.bpmn_id
-        return "完成"
+                return t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id
+        return "end", "完成"
 
     # -- commands --------------------------------------------------------------------------------
     def complete(self, wf: BpmnWorkflow, task_id: str, values: Mapping[str, Any]) -> None:

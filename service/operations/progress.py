@@ -19,6 +19,8 @@ from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Project, WorkItem, utcnow
 
 DECLARER_LANE = "建设单位"
+# The end event of a project that went through the whole lifecycle; every other end is an early end.
+COMPLETED_END_EVENT = "end_completed"
 PARTICIPANT_LANE = "参建单位"
 
 
@@ -105,12 +107,14 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     instance.updated_at = now
     outcome = runtime.outcome(wf)
     if outcome is not None:
+        end_id, end_name = outcome
         instance.status = "completed"
         instance.completed_at = now
-        project.status = "completed" if outcome == "项目完成" else "ended"
-        project.outcome = outcome
-        audit.append(session, project, actor=actor, action="process_ended", detail={"outcome": outcome},
-                     algorithm=algorithm, at=now)
+        # Keyed on the end event's id, which designers keep, not on its display name.
+        project.status = "completed" if end_id == COMPLETED_END_EVENT else "ended"
+        project.outcome = end_name
+        audit.append(session, project, actor=actor, action="process_ended",
+                     detail={"outcome": end_name, "end_event": end_id}, algorithm=algorithm, at=now)
     else:
         stages = [t.properties.get("stage") for t in ready.values() if t.properties.get("stage")]
         if stages:

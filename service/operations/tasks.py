@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +53,9 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
     audit.append(session, project, actor=actor.user, action="task_completed", work_item_id=item.id,
                  detail={"task": item.task_name, "title": item.title, "unit": item.unit.name,
                          "values": engine_values(props, form_data), "opinion": opinion or form_data.get("opinion"),
+                         # The form itself lives on the work item; its digest makes it tamper-evident too.
+                         "data_sha256": hashlib.sha256(json.dumps(form_data, ensure_ascii=False, sort_keys=True,
+                                                                  separators=(",", ":")).encode()).hexdigest(),
                          "late": bool(item.due_at and now > item.due_at)},
                  algorithm=ctx.settings.audit_hash, at=now)
     return progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
