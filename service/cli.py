@@ -85,6 +85,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     run_demo()
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    from service.http.serve import serve
+
+    serve(args.host, args.port, demo=args.demo)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="govflow", description="东营市市级政务数字化项目流程服务")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("project_id", type=int)
     p.set_defaults(func=cmd_audit_verify)
     sub.add_parser("demo", help="初始化嵌入式数据库并演示一个项目走完全生命周期").set_defaults(func=cmd_demo)
+    p = sub.add_parser("serve", help="启动 HTTP 接口（默认嵌入式 SQLite）；--demo 载入演示账号")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--demo", action="store_true", help="创建演示账号并开放下一年度申报期")
+    p.set_defaults(func=cmd_serve)
     args = parser.parse_args(argv)
     try:
         args.func(args)

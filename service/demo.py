@@ -62,4 +62,4 @@ def run_demo() -> None:
         p = s.get(Project, declared.project_id)
         assert p is not None
         print(f"\n项目 {p.code}：状态 {p.status}，结果 {p.outcome}，审计记录 {p.audit_seq} 条")
-    print("提示：接口与网页随后续版本提供；演示数据库 var/demo.db 每次运行时重建。")
+    print("提示：演示数据库 var/demo.db 每次运行时重建；HTTP 接口请运行 govflow serve --demo。")

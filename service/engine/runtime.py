@@ -208,3 +208,21 @@ class ProcessRuntime:
                     return True
                 ancestor = ancestor.parent
         return False
+
+    # -- 退回 (send back) ------------------------------------------------------------------------
+    def reset_to(self, wf: BpmnWorkflow, task_name: str) -> bool:
+        """Send back: reset the workflow to the latest completed occurrence of user task
+        `task_name`, which becomes ready again with the data it had then; everything after it is
+        dropped from the live tree (its history stays in work_items and audit_records). False when
+        the task never completed on the current path."""
+        done = [t for t in self._tasks(wf, TaskState.COMPLETED)
+                if t.task_spec.manual and (t.task_spec.bpmn_id or t.task_spec.name) == task_name]
+        if not done:
+            return False
+        target = max(done, key=lambda t: t.last_state_change)
+        try:
+            wf.reset_from_task_id(target.id)
+            wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"无法退回到该步骤：{explain(exc)}") from exc
+        return True

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from service.domain.access import Actor, require_admin
 from service.domain.calendar import parse_year_file
 from service.domain.deadlines import compute_due
-from service.operations import audit
+from service.operations import audit, clocks
 from service.operations.context import Govflow
 from service.storage.models import CalendarYear, ProcessInstance, Project, WorkItem, utcnow
 
@@ -53,6 +53,8 @@ def load_year(ctx: Govflow, text: str, actor: Actor) -> CalendarLoaded:
             item.due_date, item.due_at, item.due_rule, item.due_provisional = (due.date, due.at_utc, due.rule,
                                                                               due.provisional)
             recomputed += 1
+            # Deadline workers: reminders and escalations follow the recomputed due date.
+            clocks.rearm(ctx, s, item, now, moved=old != due.date)
             still += int(due.provisional)
             audit.append(s, project, actor=actor.user, action="deadline_recomputed", work_item_id=item.id,
                          detail={"task": item.task_name, "old": old.isoformat() if old else None,

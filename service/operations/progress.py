@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.domain.deadlines import compute_due
 from service.domain.errors import ProcessError
 from service.engine.runtime import ProcessRuntime, ReadyTask
-from service.operations import audit
+from service.operations import audit, clocks, timers
 from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Project, WorkItem, utcnow
 
@@ -94,6 +94,8 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
         # before these inserts, so the partial unique index on open tasks never sees two.
         session.flush()
+    # Deadline workers: the clock (reminders, escalation) of each new task.
+    clocks.arm(ctx, session, [item for item, _ in created], runtime.task_properties, now)
     for item, unit_name in created:
         audit.append(session, project, actor=actor, action="task_opened", work_item_id=item.id,
                      detail={"task": item.task_name, "title": item.title, "unit": unit_name,
@@ -121,5 +123,7 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
             project.stage = stages[0]
         elif waiting and waiting.stage:
             project.stage = waiting.stage
+    # Deadline workers: the earliest BPMN timer the instance waits on (indexed for the timer tick).
+    instance.next_timer_at = None if outcome is not None else timers.next_timer_at(wf)
     instance.state = runtime.dump(wf)
     return [item for item, _ in created]

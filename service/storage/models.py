@@ -107,6 +107,8 @@ class ProcessInstance(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Earliest fire time (naive UTC) of a BPMN timer the instance waits on; indexed for the timer tick.
+    next_timer_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
 
     # Optimistic lock: two completions of the same instance cannot both commit.
     __mapper_args__ = {"version_id_col": revision}
@@ -153,6 +155,8 @@ class WorkItem(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     completed_by: Mapped[str | None] = mapped_column(String(100))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 委派: the user who delegated the task to `assignee`; it comes back to them when done.
+    delegated_by: Mapped[str | None] = mapped_column(String(100))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
@@ -228,3 +232,173 @@ class AnnualList(Base):
     approved_by: Mapped[str] = mapped_column(String(100))
     approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     entries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+# -- HTTP API: identity, attachments, opinions -------------------------------------------------------
+
+
+class User(Base):
+    """A person who signs in. Roles (department, leader, reviewer, supervisor, designer, admin) map
+    onto service.domain.access.Actor; the unit is the one whose lanes the user works."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Empty for users who only sign in through the identity provider.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """Bearer tokens: only the SHA-256 of the token is stored, so a database dump grants nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Attachment(Base):
+    """A file of the project dossier (第十六条 electronic archive); content lives on disk by hash."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_project", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Opinion(Base):
+    """A written opinion (意见) on a task, apart from the form data."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (Index("ix_opinions_project", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# -- Deadline workers: clocks, outbox, deliveries, late filings, contacts ----------------------------
+
+
+class WorkItemClock(Base):
+    """The deadline clock of an open work item: when its next reminder/escalation/warning is due
+    (`fire_at`, indexed, so the tick reads only what is due), the paused (补正) and extended (延期)
+    working days, and the escalation level reached."""
+
+    __tablename__ = "work_item_clocks"
+
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), primary_key=True)
+    fire_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped whenever the due date moves (resume, extension, calendar): reminders are keyed on it,
+    # so a moved deadline is reminded again while an unchanged one is never reminded twice.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    # The due date as the engine computed it, before pauses and extensions moved work_items.due_date.
+    original_due_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Notification(Base):
+    """Outbox and in-app message in one: one row per (task, kind, level), never two."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("work_item_id", "kind", "level", name="uq_notifications_task_kind_level"),
+        Index("ix_notifications_unit_read", "unit_id", "read_at"),
+        Index("ix_notifications_kind", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # remind_before | remind_due | escalation | late_filing
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    # The unit whose inbox shows it (the task's unit for reminders, the escalation target otherwise).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    recipient_role: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Delivery(Base):
+    """One external send (e-mail, webhook) of a notification; pending rows are the backlog."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", "target", name="uq_deliveries_once"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(300))
+    # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LateFiling(Base):
+    """A statutory filing (第十二、十五、二十四、二十五条) that passed its deadline, held against the unit."""
+
+    __tablename__ = "late_filings"
+    __table_args__ = (Index("ix_late_filings_unit", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    task_name: Mapped[str] = mapped_column(String(100))
+    article: Mapped[str] = mapped_column(String(40))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectifications.id"))
+
+
+class Contact(Base):
+    """Where e-mail goes: per unit and role (assignee = the unit's 办件 mailbox, leader, supervision,
+    superior)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("unit_id", "role", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(200))

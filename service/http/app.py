@@ -1,0 +1,94 @@
+"""Flask app factory: one blueprint per concern, errors mapped in one handler, the Actor resolved
+once per request (service.http.auth)."""
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import BaseConverter
+
+from service.http import errors
+from service.http.spec import MAX_ID
+from service.operations.attachments import max_bytes
+from service.operations.context import Govflow
+
+
+class IdConverter(BaseConverter):
+    """Database ids: a number the database can hold, or the route does not match (404)."""
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+class YearConverter(IdConverter):
+    regex = r"[0-9]{4}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 2000 <= number <= 2100:
+            raise NotFound()
+        return number
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; 400 for anything else. NUL characters are refused here because
+    PostgreSQL text cannot hold them."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("请求体必须是 JSON 对象")
+    if _has_nul(data):
+        raise BadRequest("请求中不能包含空字符（\\u0000）")
+    return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> Flask:
+    from service.http import auth
+    from service.http.views import annual_lists, attachments, calendar, meta, processes, projects, tasks
+
+    app = Flask("govflow")
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["year"] = YearConverter
+    app.url_map.strict_slashes = False
+    app.config.update(
+        SECRET_KEY=secret_key or os.environ.get("GOVFLOW_SECRET_KEY") or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Room for the multipart envelope around the largest allowed file.
+        MAX_CONTENT_LENGTH=max_bytes() + 64 * 1024,
+        JSON_AS_ASCII=False,
+        OIDC=auth.OidcConfig.from_env(),
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["govflow"] = ctx or Govflow()
+    errors.register(app)
+    auth.init_app(app)
+    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _refuse_nul_in_query() -> None:
+        if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+            raise BadRequest("请求中不能包含空字符")
+
+    return app

@@ -1,0 +1,53 @@
+"""`govflow serve`: the API on the embedded default (SQLite under var/, no servers), optionally
+with the demo data; and the gunicorn entry point `service.http.serve:wsgi()`."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+from service.config import load_settings
+from service.domain.access import Actor
+from service.http.app import create_app
+from service.operations import identity, organisation, processes
+from service.operations.context import Govflow
+from service.storage.migrate import upgrade
+
+OPERATOR = Actor("operator", None, frozenset({"admin", "system"}))
+
+
+def prepare(*, demo: bool) -> Govflow:
+    settings = load_settings()
+    upgrade(settings.database_url)
+    ctx = Govflow(settings)
+    organisation.ensure_units(ctx)
+    processes.deploy(ctx, processes.bundle_from_directory(settings.processes_dir), OPERATOR)
+    if demo:
+        identity.seed_demo_users(ctx)
+        today = dt.date.today()
+        # The next budget year is open for declarations all this year, so the demo can declare.
+        organisation.set_window(ctx, today.year + 1, dt.date(today.year, 1, 1), dt.date(today.year, 12, 31),
+                                OPERATOR)
+    return ctx
+
+
+def demo_logins() -> str:
+    rows = [f"  {u:<12} {unit or '—':<12} {'、'.join(roles)}" for u, unit, roles, _ in identity.DEMO_USERS]
+    return f"演示账号（密码均为 {identity.DEMO_PASSWORD}）：\n" + "\n".join(rows)
+
+
+def wsgi() -> Flask:
+    """For gunicorn: `gunicorn 'service.http.serve:wsgi()'` (database already migrated by `govflow init`)."""
+    return create_app(Govflow(load_settings()))
+
+
+def serve(host: str, port: int, *, demo: bool) -> None:
+    ctx = prepare(demo=demo)
+    app = create_app(ctx)
+    print(f"数据库：{ctx.settings.database_url}")
+    print(f"服务地址：http://{host}:{port}/api/docs  （OpenAPI：http://{host}:{port}/api/openapi.json）")
+    if demo:
+        print(demo_logins())
+        print(f"示例：curl -s -X POST http://{host}:{port}/api/auth/login -H 'Content-Type: application/json' "
+              f"-d '{{\"username\":\"edu\",\"password\":\"{identity.DEMO_PASSWORD}\"}}'")
+    app.run(host=host, port=port, threaded=True)

@@ -1,0 +1,1 @@
+"""Blueprints, one per concern; each view parses the request and calls service.operations."""

@@ -1,0 +1,77 @@
+"""Projects: declare, the register of the 项目库 (with CSV), one project's dossier, its audit trail."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.domain.errors import FieldError, ValidationFailed
+from service.http import auth
+from service.http.app import json_body
+from service.http.spec import api, obj, q
+from service.http.views.common import choice_arg, ctx, int_arg, str_arg
+from service.operations import dossier, projects
+
+bp = Blueprint("projects", __name__, url_prefix="/api/projects")
+
+FORM_BODY = obj({"data": {"type": "object", "description": "表单数据（JSON Schema 见 forms/ 与任务详情）"}},
+                ["data"])
+PROJECT = obj({"id": {"type": "integer"}, "code": {"type": "string"}, "stage": {"type": "string"},
+               "status": {"type": "string"}}, extra=True)
+FILTERS = [q("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "预算年度"),
+           q("unit", {"type": "string", "maxLength": 100}, "建设单位"),
+           q("stage", {"type": "string", "maxLength": 40}, "阶段"),
+           q("status", {"type": "string", "enum": ["active", "completed", "ended"]}, "状态"),
+           q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+           q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000})]
+
+
+def form_data() -> dict:  # type: ignore[type-arg]
+    data = json_body().get("data")
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("data", "data：应为表单数据对象")])
+    return data
+
+
+@bp.post("")
+@api("申报项目（填报入库申请）", tag="项目", body=FORM_BODY,
+     responses={201: obj({"project_id": {"type": "integer"}, "code": {"type": "string"}}, extra=True)})
+def declare() -> ResponseReturnValue:
+    declared = projects.declare(ctx(), form_data(), auth.actor())
+    return jsonify({"project_id": declared.project_id, "code": declared.code, "stage": declared.stage,
+                    "open_tasks": declared.open_work_items}), 201
+
+
+def _register() -> list[dict]:  # type: ignore[type-arg]
+    status = choice_arg("status", ("active", "completed", "ended", ""), "")
+    return dossier.register(ctx(), year=int_arg("year", minimum=2000, maximum=2100), unit=str_arg("unit"),
+                            stage=str_arg("stage", 40), status=status or None,
+                            limit=int_arg("limit", minimum=1, maximum=1000, default=500) or 500,
+                            offset=int_arg("offset", maximum=1_000_000, default=0) or 0)
+
+
+@bp.get("")
+@api("项目库登记册（按年度、单位、阶段、状态筛选）", tag="项目", query=FILTERS,
+     responses={200: {"type": "array", "items": PROJECT}})
+def register() -> ResponseReturnValue:
+    return jsonify(_register())
+
+
+@bp.get("/export.csv")
+@api("项目库登记册导出 CSV", tag="项目", query=FILTERS, produces="text/csv", responses={200: {"type": "string"}})
+def export_csv() -> ResponseReturnValue:
+    text = dossier.register_csv(_register())
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=projects.csv; filename*=UTF-8''%E9%A1%B9%E7%9B%AE%E5%BA%93.csv"})
+
+
+@bp.get("/<id:project_id>")
+@api("项目详情：阶段、当前任务、已办步骤（可见部分）、意见、附件、全部历程", tag="项目", responses={200: PROJECT})
+def get(project_id: int) -> ResponseReturnValue:
+    return jsonify(dossier.project_detail(ctx(), project_id, auth.actor()))
+
+
+@bp.get("/<id:project_id>/audit")
+@api("项目审计链；verified 表示哈希链完整", tag="项目",
+     responses={200: obj({"verified": {"type": "boolean"}, "records": {"type": "array"}}, extra=True)})
+def audit_trail(project_id: int) -> ResponseReturnValue:
+    return jsonify(dossier.audit_trail(ctx(), project_id, auth.actor()))

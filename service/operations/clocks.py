@@ -1,0 +1,217 @@
+"""Deadline clocks of open tasks: the alarm plan (reminders, escalation levels, late statutory
+filing), the indexed next fire time the tick reads, and the legal clock that stops (补正) and
+extends (延期).
+
+Plan of a task due on day D (all at 09:00 Beijing time unless noted; per-task BPMN properties):
+
+| event | when | property (default) |
+| --- | --- | --- |
+| remind_before | `remind_days` working days before D | `remind_days` (2; 0 = none) |
+| remind_due | on D | |
+| escalation level k | when the task is `escalate_days[k]` working days overdue | `escalate_days` ("1,3,5") |
+| late_filing | at the end of D (statutory filings only) | |
+
+Level 1 goes to the unit's leader, level 2 to 市大数据局 督办, level 3 to 市政府 督查."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.domain.access import Actor, require_supervisor
+from service.domain.calendar import WorkCalendar
+from service.domain.deadlines import LOCAL_TZ, Due, local_date
+from service.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from service.operations import audit
+from service.operations.context import Govflow
+from service.storage.models import Project, WorkItem, WorkItemClock, utcnow
+
+DEFAULT_REMIND_DAYS = 2
+DEFAULT_ESCALATE_DAYS = (1, 3, 5)
+ALARM_TIME = dt.time(9, 0)
+# Statutory filings: task → article of the measures.
+STATUTORY_FILINGS = {
+    "contract_filing": "第十二条",
+    "termination_filing": "第十五条",
+    "acceptance_report_filing": "第二十四条",
+    "self_evaluation": "第二十五条",
+}
+ESCALATION_TARGETS = {1: ("unit", "leader"), 2: ("市大数据局", "supervision"), 3: ("市政府", "superior")}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    at: dt.datetime  # naive UTC
+    kind: str  # remind_before | remind_due | escalation | late_filing
+    level: int
+
+
+def local_at(day: dt.date, time: dt.time = ALARM_TIME) -> dt.datetime:
+    return dt.datetime.combine(day, time, LOCAL_TZ).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def working_days_before(cal: WorkCalendar, day: dt.date, n: int) -> dt.date:
+    d, k = day, 0
+    while k < n:
+        d -= dt.timedelta(days=1)
+        if cal.is_workday(d):
+            k += 1
+    return d
+
+
+def escalate_days(props: Mapping[str, str]) -> tuple[int, ...]:
+    raw = props.get("escalate_days")
+    if not raw:
+        return DEFAULT_ESCALATE_DAYS
+    return tuple(int(x) for x in str(raw).split(",") if x.strip())[:3]
+
+
+def plan(cal: WorkCalendar, item: WorkItem, props: Mapping[str, str]) -> list[Alarm]:
+    if item.due_date is None or item.due_at is None:
+        return []
+    due = item.due_date
+    alarms = []
+    remind = int(props.get("remind_days", DEFAULT_REMIND_DAYS) or 0)
+    if remind > 0:
+        alarms.append(Alarm(local_at(working_days_before(cal, due, remind)), "remind_before", 0))
+    alarms.append(Alarm(local_at(due), "remind_due", 0))
+    for level, days in enumerate(escalate_days(props), start=1):
+        alarms.append(Alarm(local_at(cal.add_working_days(due, days).date), "escalation", level))
+    if item.task_name in STATUTORY_FILINGS:
+        alarms.append(Alarm(item.due_at + dt.timedelta(seconds=1), "late_filing", 0))
+    return sorted(alarms, key=lambda a: a.at)
+
+
+def overdue_working_days(cal: WorkCalendar, item: WorkItem, now: dt.datetime) -> int:
+    if item.due_date is None or item.due_at is None or now <= item.due_at:
+        return 0
+    return cal.working_days_between(item.due_date, local_date(now))
+
+
+def next_fire(alarms: Iterable[Alarm], now: dt.datetime) -> dt.datetime | None:
+    later = [a.at for a in alarms if a.at > now]
+    return min(later) if later else None
+
+
+def arm(ctx: Govflow, session: Session, items: Iterable[WorkItem], props_of: Any, now: dt.datetime) -> None:
+    """Create the clock of newly opened work items (called by progress.apply in its transaction)."""
+    items = [item for item in items if item.due_date is not None]
+    if not items:
+        return
+    cal = ctx.calendar(session)
+    for item in items:
+        alarms = plan(cal, item, props_of(item.task_name))
+        # An alarm already past when the task opens still fires at the next tick.
+        first = min((a.at for a in alarms), default=None)
+        session.add(WorkItemClock(work_item_id=item.id, fire_at=first, original_due_date=item.due_date))
+
+
+def rearm(ctx: Govflow, session: Session, item: WorkItem, now: dt.datetime, *, moved: bool) -> None:
+    """The due date of an open item changed (calendar loaded, clock resumed, extension): plan again."""
+    clock = session.get(WorkItemClock, item.id)
+    if clock is None:
+        clock = WorkItemClock(work_item_id=item.id, original_due_date=item.due_date, revision=0, paused_days=0,
+                              extended_days=0)
+        session.add(clock)
+    if moved:
+        clock.revision = (clock.revision or 0) + 1
+    if clock.paused_at is not None or item.due_date is None:
+        clock.fire_at = None
+        return
+    # Fire at once: the tick sends what is due now and sets the next time itself.
+    clock.fire_at = now
+
+
+def _set_due(item: WorkItem, day: dt.date) -> None:
+    item.due_date = day
+    item.due_at = Due(day, item.due_provisional, item.due_rule or "").at_utc
+
+
+def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkItemClock]:
+    item = session.get(WorkItem, work_item_id)
+    if item is None:
+        raise NotFound("任务不存在")
+    if item.state != "open":
+        raise Conflict("该任务已办结或已撤回")
+    project = session.get(Project, item.project_id)
+    assert project is not None
+    clock = session.get(WorkItemClock, item.id)
+    if clock is None:
+        clock = WorkItemClock(work_item_id=item.id, original_due_date=item.due_date, revision=0, paused_days=0,
+                              extended_days=0)
+        session.add(clock)
+    return item, project, clock
+
+
+def pause(ctx: Govflow, work_item_id: int, reason: str, actor: Actor, now: dt.datetime | None = None) -> None:
+    """补正: the clock stops while the applicant supplies missing material."""
+    if not actor.roles & {"reviewer", "leader", "supervisor", "admin", "system"}:
+        raise Forbidden("只有审核人员或督办人员可以暂停办理时限")
+    now = now or utcnow()
+    with ctx.db.session() as s:
+        item, project, clock = _load(s, work_item_id)
+        if clock.paused_at is not None:
+            raise Conflict("该任务的办理时限已暂停")
+        clock.paused_at, clock.paused_reason, clock.fire_at = now, reason, None
+        audit.append(s, project, actor=actor.user, action="clock_paused", work_item_id=item.id,
+                     detail={"task": item.task_name, "reason": reason,
+                             "due_date": item.due_date.isoformat() if item.due_date else None},
+                     algorithm=ctx.settings.audit_hash, at=now)
+
+
+def resume(ctx: Govflow, work_item_id: int, actor: Actor, now: dt.datetime | None = None) -> int:
+    """The material arrived: the working days the clock stood still are added to the due date.
+    Days counted: working days in (pause day, resume day]. Returns them."""
+    now = now or utcnow()
+    with ctx.db.session() as s:
+        item, project, clock = _load(s, work_item_id)
+        if clock.paused_at is None:
+            raise Conflict("该任务的办理时限未暂停")
+        cal = ctx.calendar(s)
+        days = cal.working_days_between(local_date(clock.paused_at), local_date(now))
+        old = item.due_date
+        if days and item.due_date is not None:
+            _set_due(item, cal.add_working_days(item.due_date, days).date)
+        clock.paused_days = (clock.paused_days or 0) + days
+        clock.paused_at = None
+        rearm(ctx, s, item, now, moved=bool(days))
+        audit.append(s, project, actor=actor.user, action="clock_resumed", work_item_id=item.id,
+                     detail={"task": item.task_name, "paused_working_days": days,
+                             "old_due_date": old.isoformat() if old else None,
+                             "due_date": item.due_date.isoformat() if item.due_date else None},
+                     algorithm=ctx.settings.audit_hash, at=now)
+        return days
+
+
+def extend(ctx: Govflow, work_item_id: int, working_days: int, reason: str, actor: Actor,
+           now: dt.datetime | None = None) -> dt.date:
+    """延期: a supervisor grants more working days, with a reason. Returns the new due date."""
+    require_supervisor(actor)
+    if working_days <= 0:
+        raise RuleViolation("延期天数须为正整数", field="working_days")
+    if not reason.strip():
+        raise RuleViolation("延期须说明理由", field="reason")
+    now = now or utcnow()
+    with ctx.db.session() as s:
+        item, project, clock = _load(s, work_item_id)
+        if item.due_date is None:
+            raise RuleViolation("该任务没有办理时限")
+        old = item.due_date
+        _set_due(item, ctx.calendar(s).add_working_days(old, working_days).date)
+        clock.extended_days = (clock.extended_days or 0) + working_days
+        rearm(ctx, s, item, now, moved=True)
+        audit.append(s, project, actor=actor.user, action="deadline_extended", work_item_id=item.id,
+                     detail={"task": item.task_name, "working_days": working_days, "reason": reason,
+                             "old_due_date": old.isoformat(), "due_date": item.due_date.isoformat()},
+                     algorithm=ctx.settings.audit_hash, at=now)
+        assert item.due_date is not None
+        return item.due_date
+
+
+def clock_of(ctx: Govflow, work_item_id: int) -> WorkItemClock | None:
+    with ctx.db.session() as s:
+        return s.scalar(select(WorkItemClock).where(WorkItemClock.work_item_id == work_item_id))

@@ -1,0 +1,137 @@
+"""Reading projects: the register of the 项目库 (filters, CSV) and one project's dossier, with what
+each reader may see (service.domain.visibility)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+
+from service.domain.access import Actor
+from service.domain.errors import NotFound
+from service.domain.visibility import can_see_dossier, can_see_task
+from service.operations import audit
+from service.operations.context import Govflow
+from service.operations.task_actions import task_view
+from service.storage.models import Attachment, AuditRecord, Opinion, Project, Unit, WorkItem
+
+# History detail keys anyone may read; the rest (values, opinions, reasons) only dossier readers.
+_PUBLIC_DETAIL = ("task", "title", "unit", "due_date", "code", "name", "budget_year", "outcome", "to")
+
+
+def project_summary(p: Project) -> dict[str, Any]:
+    return {"id": p.id, "code": p.code, "name": p.name, "budget_year": p.budget_year, "unit": p.unit.name,
+            "participants": list(p.participants or []), "is_urgent": p.is_urgent,
+            "estimate": float(p.estimate) if p.estimate is not None else None, "status": p.status, "stage": p.stage,
+            "outcome": p.outcome, "declared_by": p.declared_by, "declared_at": p.declared_at.isoformat()}
+
+
+def register(ctx: Govflow, *, year: int | None = None, unit: str | None = None, stage: str | None = None,
+             status: str | None = None, limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+    with ctx.db.session() as s:
+        q = select(Project).join(Unit, Project.unit_id == Unit.id).order_by(Project.id)
+        if year is not None:
+            q = q.where(Project.budget_year == year)
+        if unit:
+            q = q.where(Unit.name == unit)
+        if stage:
+            q = q.where(Project.stage == stage)
+        if status:
+            q = q.where(Project.status == status)
+        return [project_summary(p) for p in s.scalars(q.limit(limit).offset(offset))]
+
+
+CSV_COLUMNS = [("code", "项目编号"), ("name", "项目名称"), ("budget_year", "预算年度"), ("unit", "建设单位"),
+               ("estimate", "投资估算（万元）"), ("stage", "阶段"), ("status", "状态"), ("outcome", "结果"),
+               ("is_urgent", "紧急项目"), ("declared_at", "申报时间")]
+
+
+def register_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    # BOM: Excel, what users open this with, reads UTF-8 CSV as GBK without it.
+    buf.write("\ufeff")
+    w = csv.writer(buf)
+    w.writerow([title for _, title in CSV_COLUMNS])
+    for r in rows:
+        w.writerow([_cell(r[k]) for k, _ in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else ("是" if value is True else "否" if value is False else str(value))
+    # Formula injection: a cell starting with = + - @ runs in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _involved(session: Any, project_id: int) -> set[str]:
+    return set(session.scalars(select(Unit.name).join(WorkItem, WorkItem.unit_id == Unit.id)
+                               .where(WorkItem.project_id == project_id).distinct()))
+
+
+def _load(session: Any, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound("项目不存在")
+    return project
+
+
+def dossier_access(ctx: Govflow, project_id: int, actor: Actor) -> bool:
+    with ctx.db.session() as s:
+        project = _load(s, project_id)
+        return can_see_dossier(actor, project.unit.name, _involved(s, project_id))
+
+
+def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        project = _load(s, project_id)
+        involved = _involved(s, project_id)
+        dossier = can_see_dossier(actor, project.unit.name, involved)
+        items = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id).order_by(WorkItem.id)))
+        current, steps = [], []
+        for item in items:
+            view = task_view(item)
+            if item.state == "open":
+                current.append(view)
+            elif item.state == "completed":
+                # Reviewers of a project read the steps before theirs; other units see none of it.
+                view["data"] = item.data if dossier or can_see_task(actor, item.unit.name, project.unit.name) else None
+                steps.append(view)
+        out = project_summary(project)
+        out["current_tasks"] = current
+        out["completed_steps"] = steps
+        out["opinions"] = [{"id": o.id, "work_item_id": o.work_item_id, "author": o.author, "text": o.text,
+                            "at": o.at.isoformat()}
+                           for o in s.scalars(select(Opinion).where(Opinion.project_id == project_id)
+                                              .order_by(Opinion.id))] if dossier else []
+        out["attachments"] = [attachment_view(a) for a in s.scalars(
+            select(Attachment).where(Attachment.project_id == project_id).order_by(Attachment.id))] if dossier else []
+        out["history"] = history(s, project_id, full=dossier)
+        return out
+
+
+def attachment_view(a: Attachment) -> dict[str, Any]:
+    return {"id": a.id, "project_id": a.project_id, "work_item_id": a.work_item_id, "filename": a.filename,
+            "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "uploaded_by": a.uploaded_by,
+            "uploaded_at": a.uploaded_at.isoformat()}
+
+
+def history(session: Any, project_id: int, *, full: bool) -> list[dict[str, Any]]:
+    rows = session.scalars(select(AuditRecord).where(AuditRecord.project_id == project_id).order_by(AuditRecord.seq))
+    out = []
+    for r in rows:
+        detail = r.detail if full else {k: v for k, v in (r.detail or {}).items() if k in _PUBLIC_DETAIL}
+        out.append({"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
+                    "work_item_id": r.work_item_id, "detail": detail, "hash": r.hash, "prev_hash": r.prev_hash,
+                    "algorithm": r.algorithm})
+    return out
+
+
+def audit_trail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        project = _load(s, project_id)
+        full = can_see_dossier(actor, project.unit.name, _involved(s, project_id))
+        bad = audit.verify(s, project_id)
+        return {"project_id": project_id, "verified": bad is None,
+                "first_bad_seq": bad.seq if bad is not None else None,
+                "records": history(s, project_id, full=full)}

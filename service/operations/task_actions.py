@@ -1,0 +1,171 @@
+"""Approval actions beyond completing a task (practice.md): 转办 (reassign within the unit), 委派
+(delegate; the delegate hands the task back), 退回 (send back to an earlier step the process
+allows), written opinions; and reading one task with its form."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.domain.access import Actor, require_task_worker
+from service.domain.errors import Conflict, FieldError, RuleViolation, ValidationFailed
+from service.domain.visibility import require_task_visible
+from service.operations import audit, progress, tasks
+from service.operations.context import Govflow
+from service.operations.identity import user_in_unit
+from service.storage.models import Opinion, Project, WorkItem, utcnow
+
+SEND_BACK_PROPERTY = "send_back_to"
+
+
+def task_view(item: WorkItem, project: Project | None = None) -> dict[str, Any]:
+    out = {"id": item.id, "project_id": item.project_id, "task": item.task_name, "title": item.title,
+           "stage": item.stage, "unit": item.unit.name, "form": item.form, "round": item.round,
+           "state": item.state, "assignee": item.assignee, "delegated_by": item.delegated_by,
+           "created_at": item.created_at.isoformat(), "due_date": item.due_date.isoformat() if item.due_date else None,
+           "due_provisional": item.due_provisional,
+           "completed_at": item.completed_at.isoformat() if item.completed_at else None,
+           "completed_by": item.completed_by}
+    if project is not None:
+        out["project"] = {"id": project.id, "code": project.code, "name": project.name, "unit": project.unit.name}
+    return out
+
+
+def get_task(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
+    """The task, its JSON Schema, its data and what the actor may do with it."""
+    with ctx.db.session() as s:
+        item, instance, project = tasks._load(s, work_item_id)
+        require_task_visible(actor, item.unit.name, project.unit.name)
+        out = task_view(item, project)
+        out["schema"] = ctx.forms.get(item.form).schema if ctx.forms.exists(item.form) else None
+        out["data"] = item.data or {}
+        out["send_back_to"] = _send_back_targets(ctx, s, instance.version_id, item.task_name)
+        out["opinions"] = [_opinion_view(o) for o in s.scalars(
+            select(Opinion).where(Opinion.work_item_id == item.id).order_by(Opinion.id))]
+        return out
+
+
+def _send_back_targets(ctx: Govflow, session: Any, version_id: int, task_name: str) -> list[str]:
+    raw = ctx.runtime(session, version_id).task_properties(task_name).get(SEND_BACK_PROPERTY, "")
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
+def _opinion_view(o: Opinion) -> dict[str, Any]:
+    return {"id": o.id, "work_item_id": o.work_item_id, "author": o.author, "text": o.text, "at": o.at.isoformat()}
+
+
+def _require_holder(item: WorkItem, actor: Actor) -> None:
+    """The actor works this open task: its unit, and it is unclaimed or theirs."""
+    tasks._check_open(item, actor)
+
+
+def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], actor: Actor) -> tasks.Completion:
+    """Complete, refusing a delegate: a 委派 task goes back to the delegator, who completes it."""
+    with ctx.db.session() as s:
+        item, _, _ = tasks._load(s, work_item_id)
+        require_task_worker(actor, item.unit.name)
+        if item.state == "open" and item.delegated_by and item.assignee == actor.user:
+            raise Conflict(f"委派的任务办理后须交回委派人 {item.delegated_by}，由其提交")
+    return tasks.complete(ctx, work_item_id, form_data, actor)
+
+
+def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, delegate: bool) -> dict[str, Any]:
+    try:
+        with ctx.db.session() as s:
+            item, _, project = tasks._load(s, work_item_id)
+            _require_holder(item, actor)
+            if item.delegated_by and item.assignee == actor.user:
+                raise Conflict("委派的任务不能再转办或委派，请交回委派人")
+            if to_user == actor.user:
+                raise ValidationFailed([FieldError("user", "不能转给自己")])
+            if not user_in_unit(s, to_user, item.unit.name):
+                raise ValidationFailed([FieldError("user", f"{item.unit.name}没有用户 {to_user}")])
+            item.assignee = to_user
+            item.delegated_by = actor.user if delegate else None
+            audit.append(s, project, actor=actor.user, action="task_delegated" if delegate else "task_reassigned",
+                         work_item_id=item.id, detail={"task": item.task_name, "to": to_user},
+                         algorithm=ctx.settings.audit_hash)
+            return task_view(item)
+    except StaleDataError as exc:
+        raise Conflict(tasks._CONCURRENT) from exc
+
+
+def reassign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str) -> dict[str, Any]:
+    """转办: the task becomes another user's of the same unit, for good."""
+    return _assign(ctx, work_item_id, actor, to_user, delegate=False)
+
+
+def delegate(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str) -> dict[str, Any]:
+    """委派: another user of the unit works the task, then hands it back (return_delegation)."""
+    return _assign(ctx, work_item_id, actor, to_user, delegate=True)
+
+
+def return_delegation(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
+    try:
+        with ctx.db.session() as s:
+            item, _, project = tasks._load(s, work_item_id)
+            _require_holder(item, actor)
+            if not item.delegated_by or item.assignee != actor.user:
+                raise Conflict("该任务不是委派给您的任务")
+            back_to = item.delegated_by
+            item.assignee, item.delegated_by = back_to, None
+            audit.append(s, project, actor=actor.user, action="task_delegation_returned", work_item_id=item.id,
+                         detail={"task": item.task_name, "to": back_to}, algorithm=ctx.settings.audit_hash)
+            return task_view(item)
+    except StaleDataError as exc:
+        raise Conflict(tasks._CONCURRENT) from exc
+
+
+def add_opinion(ctx: Govflow, work_item_id: int, actor: Actor, text: str) -> dict[str, Any]:
+    text = text.strip()
+    if not text:
+        raise ValidationFailed([FieldError("text", "意见：不能为空")])
+    if len(text) > 2000:
+        raise ValidationFailed([FieldError("text", "意见：不能超过 2000 个字")])
+    with ctx.db.session() as s:
+        item, _, project = tasks._load(s, work_item_id)
+        require_task_worker(actor, item.unit.name)
+        if item.state != "open":
+            raise Conflict("该任务已办结，不能再填写意见")
+        opinion = Opinion(project_id=project.id, work_item_id=item.id, unit_id=item.unit_id, author=actor.user,
+                          text=text, at=utcnow())
+        s.add(opinion)
+        s.flush()
+        audit.append(s, project, actor=actor.user, action="opinion_added", work_item_id=item.id,
+                     detail={"task": item.task_name, "text": text}, algorithm=ctx.settings.audit_hash)
+        return _opinion_view(opinion)
+
+
+def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reason: str) -> list[int]:
+    """退回: only to a step named in the task's `send_back_to` property, with a written reason.
+    Resets the workflow to that step (its deadline is computed afresh, as for any new task)."""
+    if not reason.strip():
+        raise ValidationFailed([FieldError("reason", "退回理由：不能为空")])
+    wf = instance = None
+    try:
+        with ctx.db.session() as s:
+            item, instance, project = tasks._load(s, work_item_id)
+            _require_holder(item, actor)
+            allowed = _send_back_targets(ctx, s, instance.version_id, item.task_name)
+            if to_task not in allowed:
+                raise RuleViolation(f"流程不允许从“{item.title}”退回到 {to_task}"
+                                    + (f"；可退回到：{'、'.join(allowed)}" if allowed else "；该步骤不可退回"),
+                                    field="to_task")
+            runtime = ctx.runtime(s, instance.version_id)
+            wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
+            if not runtime.reset_to(wf, to_task):
+                raise RuleViolation(f"{to_task} 尚未在本流程中办理，不能退回", field="to_task")
+            now = utcnow()
+            item.state, item.completed_at, item.completed_by = "cancelled", now, actor.user
+            audit.append(s, project, actor=actor.user, action="task_sent_back", work_item_id=item.id,
+                         detail={"task": item.task_name, "to": to_task, "reason": reason.strip()},
+                         algorithm=ctx.settings.audit_hash, at=now)
+            opened = progress.apply(ctx, s, project, instance, runtime, wf, actor=actor.user, now=now)
+            result = [w.id for w in opened]
+    except StaleDataError as exc:
+        raise Conflict(tasks._CONCURRENT) from exc
+    ctx.workflows.put(instance.id, instance.revision, wf)
+    return result
+

@@ -1,0 +1,89 @@
+"""BPMN timer events (intermediate and boundary, timeDate / timeDuration / timeCycle).
+
+After every step progress.apply stores the earliest fire time of the instance's waiting timers in
+process_instances.next_timer_at (indexed). The worker's tick reads instances whose timer is near
+(`due_timers`) and schedules `fire` for the exact time (Celery ETA); `fire` refreshes the timers,
+runs the engine and syncs rows in one transaction (progress.apply), and is idempotent: a second
+call for the same timer finds nothing due and does nothing. Spiff compares timers with the real
+UTC clock, so timers run on real time."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.operations.context import Govflow
+from service.storage.models import ProcessInstance, Project, utcnow
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    try:
+        if isinstance(value, dict):
+            value = value.get("next") or value.get("start")
+        if not isinstance(value, str):
+            return None
+        parsed = TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001 - an unparsable value simply has no fire time
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def next_timer_at(wf: Any) -> dt.datetime | None:
+    """Earliest fire time (naive UTC) among the workflow's waiting timer events."""
+    best: dt.datetime | None = None
+    workflows = [wf, *wf.subprocesses.values()]
+    for w in workflows:
+        for t in w.tasks.values():
+            if not t.state & TaskState.WAITING:
+                continue
+            ed = getattr(t.task_spec, "event_definition", None)
+            if not isinstance(ed, TimerEventDefinition):
+                continue
+            at = _as_utc(t._get_internal_data("event_value"))
+            if at is not None and (best is None or at < best):
+                best = at
+    return best
+
+
+def due_timers(ctx: Govflow, horizon: dt.datetime, limit: int = 1000) -> list[tuple[int, dt.datetime]]:
+    """(instance id, fire time) of timers due before `horizon`, earliest first."""
+    with ctx.db.session() as s:
+        rows = s.execute(select(ProcessInstance.id, ProcessInstance.next_timer_at)
+                         .where(ProcessInstance.next_timer_at <= horizon)
+                         .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
+        return [(r[0], r[1]) for r in rows]
+
+
+def fire(ctx: Govflow, instance_id: int, now: dt.datetime | None = None) -> bool:
+    """Fire the instance's due timers. True when the instance was stepped (its timers refreshed)."""
+    from service.operations import progress
+
+    now = now or utcnow()
+    try:
+        with ctx.db.session() as s:
+            instance = s.get(ProcessInstance, instance_id)
+            if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
+                return False
+            project = s.get(Project, instance.project_id)
+            assert project is not None
+            runtime = ctx.runtime(s, instance.version_id)
+            wf = runtime.load(instance.state)
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            progress.apply(ctx, s, project, instance, runtime, wf, actor="system:timer", now=now)
+            # A timer not yet due by Spiff's clock (ours ran ahead) stays; progress.apply reset the column.
+            return True
+    except StaleDataError:
+        # A completion of the same instance committed first; its own progress.apply re-read the timers.
+        return False
+
+
+def pending_at(ctx: Govflow, instance_id: int) -> dt.datetime | None:
+    with ctx.db.session() as s:
+        return s.scalar(select(ProcessInstance.next_timer_at).where(ProcessInstance.id == instance_id))

@@ -1,0 +1,21 @@
+"""`govflow serve --demo` preparation: a fresh embedded database with units, process and logins."""
+from __future__ import annotations
+
+from service.http import serve
+from service.http.app import create_app
+from service.operations import identity
+
+
+def test_demo_preparation_gives_working_logins(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    ctx = serve.prepare(demo=True)
+    serve.prepare(demo=True)  # idempotent: a second start changes nothing
+    try:
+        client = create_app(ctx, secret_key="t").test_client()
+        for username, unit, roles, _ in identity.DEMO_USERS:
+            r = client.post("/api/auth/login", json={"username": username, "password": identity.DEMO_PASSWORD})
+            assert r.status_code == 200 and r.json["user"]["unit"] == unit and r.json["user"]["roles"] == roles
+        text = serve.demo_logins()
+        assert "edu" in text and identity.DEMO_PASSWORD in text
+    finally:
+        ctx.close()

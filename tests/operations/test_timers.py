@@ -1,0 +1,61 @@
+"""BPMN timers: the indexed next fire time (working-day expressions included) and firing."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from service.operations import timers
+from service.storage.models import ProcessInstance
+from tests.workers.conftest import deploy_timer_process, start_timer_instances
+
+
+def test_working_day_timer_is_indexed_and_fires_only_when_due(ctx):
+    version_id = deploy_timer_process(ctx)
+    # 2099 has no holiday data: weekends only, deterministic whatever today is.
+    [iid] = start_timer_instances(ctx, version_id, [{"fire_at": None, "submitted_on": "2099-04-29"}])
+    day = ctx.helpers["working_days_after"]("2099-04-29", 3)
+    expected = dt.datetime.fromisoformat(f"{day}T09:00:00+08:00").astimezone(dt.UTC).replace(tzinfo=None)
+    with ctx.db.session() as s:
+        assert s.get(ProcessInstance, iid).next_timer_at == expected
+    assert timers.due_timers(ctx, expected - dt.timedelta(seconds=1)) == []
+    assert timers.due_timers(ctx, expected) == [(iid, expected)]
+    assert timers.fire(ctx, iid, now=expected - dt.timedelta(seconds=1)) is False
+
+
+def test_due_timer_fires_and_completes_in_one_transaction(ctx):
+    version_id = deploy_timer_process(ctx)
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
+    [iid] = start_timer_instances(ctx, version_id, [{"fire_at": at.isoformat(), "submitted_on": ""}])
+    time.sleep(0.4)
+    assert timers.fire(ctx, iid) is True
+    with ctx.db.session() as s:
+        inst = s.get(ProcessInstance, iid)
+        assert (inst.status, inst.next_timer_at) == ("completed", None)
+    assert timers.fire(ctx, iid) is False  # idempotent
+
+
+def test_boundary_timer_interrupts_the_user_task(ctx):
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from service.operations import processes
+    from service.storage.models import Project, WorkItem
+    from tests.conftest import OPERATOR
+
+    bpmn = (Path(__file__).resolve().parent.parent / "workers" / "boundary.bpmn").read_bytes()
+    version_id = processes.deploy(ctx, {"boundary.bpmn": bpmn}, OPERATOR, process_key="boundary_proc").id
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
+    [iid] = start_timer_instances(ctx, version_id, [{"fire_at": at.isoformat()}])
+    with ctx.db.session() as s:
+        inst = s.get(ProcessInstance, iid)
+        [item] = s.scalars(select(WorkItem).where(WorkItem.instance_id == iid))
+        assert (item.task_name, item.state) == ("supplement", "open")
+        assert inst.next_timer_at == at.replace(tzinfo=None)
+    time.sleep(0.4)
+    assert timers.fire(ctx, iid) is True
+    with ctx.db.session() as s:
+        inst = s.get(ProcessInstance, iid)
+        item = s.get(WorkItem, item.id)
+        project = s.get(Project, inst.project_id)
+        assert (inst.status, item.state, project.outcome) == ("completed", "cancelled", "逾期退回")
