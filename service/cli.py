@@ -88,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from service.http.serve import serve
 
-    serve(args.host, args.port, demo=args.demo)
+    serve(args.host, args.port, demo=args.demo, workers=not args.no_workers)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--demo", action="store_true", help="创建演示账号并开放下一年度申报期")
+    p.add_argument("--no-workers", action="store_true", help="不在本进程旁启动嵌入式 worker/beat")
     p.set_defaults(func=cmd_serve)
     args = parser.parse_args(argv)
     try:

@@ -64,7 +64,16 @@ def _has_nul(value: Any) -> bool:
 
 def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> Flask:
     from service.http import auth
-    from service.http.views import annual_lists, attachments, calendar, meta, processes, projects, tasks
+    from service.http.views import (
+        annual_lists,
+        attachments,
+        calendar,
+        meta,
+        processes,
+        projects,
+        supervision,
+        tasks,
+    )
 
     app = Flask("govflow")
     app.url_map.converters["id"] = IdConverter
@@ -83,7 +92,7 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     app.extensions["govflow"] = ctx or Govflow()
     errors.register(app)
     auth.init_app(app)
-    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments):
+    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -3,6 +3,8 @@ with the demo data; and the gunicorn entry point `service.http.serve:wsgi()`."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import sys
 
 from flask import Flask
 
@@ -12,6 +14,8 @@ from service.http.app import create_app
 from service.operations import identity, organisation, processes
 from service.operations.context import Govflow
 from service.storage.migrate import upgrade
+from workers import embedded
+from workers.config import EMBEDDED_BROKER, broker_url
 
 OPERATOR = Actor("operator", None, frozenset({"admin", "system"}))
 
@@ -41,13 +45,26 @@ def wsgi() -> Flask:
     return create_app(Govflow(load_settings()))
 
 
-def serve(host: str, port: int, *, demo: bool) -> None:
+def serve(host: str, port: int, *, demo: bool, workers: bool = True) -> None:
     ctx = prepare(demo=demo)
     app = create_app(ctx)
+    handle = None
+    # With no broker configured the deadline workers run here too (worker + the one beat, on the
+    # serverless SQLAlchemy transport); with GOVFLOW_BROKER_URL set they are separate processes.
+    if workers and broker_url() == EMBEDDED_BROKER:
+        # SIGTERM (service managers, `timeout`) would end the process without `finally`: turn it
+        # into a normal exit so the worker child is stopped with us, not orphaned.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        handle = embedded.start(ctx.settings)
+        print(f"后台任务已启动（提醒、督办、BPMN 定时器；嵌入式 worker + beat，日志 {handle.log_path}）")
     print(f"数据库：{ctx.settings.database_url}")
     print(f"服务地址：http://{host}:{port}/api/docs  （OpenAPI：http://{host}:{port}/api/openapi.json）")
     if demo:
         print(demo_logins())
         print(f"示例：curl -s -X POST http://{host}:{port}/api/auth/login -H 'Content-Type: application/json' "
               f"-d '{{\"username\":\"edu\",\"password\":\"{identity.DEMO_PASSWORD}\"}}'")
-    app.run(host=host, port=port, threaded=True)
+    try:
+        app.run(host=host, port=port, threaded=True)
+    finally:
+        if handle is not None:
+            handle.stop()

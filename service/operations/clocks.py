@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from service.domain.access import Actor, require_supervisor
 from service.domain.calendar import WorkCalendar
 from service.domain.deadlines import LOCAL_TZ, Due, local_date
-from service.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation, ValidationFailed
 from service.operations import audit
 from service.operations.context import Govflow
 from service.storage.models import Project, WorkItem, WorkItemClock, utcnow
@@ -147,13 +147,23 @@ def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkI
     return item, project, clock
 
 
+def _require_clock_keeper(actor: Actor, item: WorkItem) -> None:
+    """补正 is asked for by the unit handling the task (or by supervision), never by another unit."""
+    if actor.roles & {"supervisor", "admin", "system"}:
+        return
+    if not actor.roles & {"reviewer", "leader", "department"} or actor.unit != item.unit.name:
+        raise Forbidden("只有办理该任务的单位或督办人员可以暂停、恢复办理时限")
+
+
 def pause(ctx: Govflow, work_item_id: int, reason: str, actor: Actor, now: dt.datetime | None = None) -> None:
     """补正: the clock stops while the applicant supplies missing material."""
-    if not actor.roles & {"reviewer", "leader", "supervisor", "admin", "system"}:
-        raise Forbidden("只有审核人员或督办人员可以暂停办理时限")
     now = now or utcnow()
     with ctx.db.session() as s:
         item, project, clock = _load(s, work_item_id)
+        _require_clock_keeper(actor, item)
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 2000:
+            raise ValidationFailed([FieldError("reason", "暂停理由：不能为空，且不超过 2000 字")])
         if clock.paused_at is not None:
             raise Conflict("该任务的办理时限已暂停")
         clock.paused_at, clock.paused_reason, clock.fire_at = now, reason, None
@@ -169,6 +179,7 @@ def resume(ctx: Govflow, work_item_id: int, actor: Actor, now: dt.datetime | Non
     now = now or utcnow()
     with ctx.db.session() as s:
         item, project, clock = _load(s, work_item_id)
+        _require_clock_keeper(actor, item)
         if clock.paused_at is None:
             raise Conflict("该任务的办理时限未暂停")
         cal = ctx.calendar(s)
@@ -191,8 +202,8 @@ def extend(ctx: Govflow, work_item_id: int, working_days: int, reason: str, acto
            now: dt.datetime | None = None) -> dt.date:
     """延期: a supervisor grants more working days, with a reason. Returns the new due date."""
     require_supervisor(actor)
-    if working_days <= 0:
-        raise RuleViolation("延期天数须为正整数", field="working_days")
+    if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= 250:
+        raise ValidationFailed([FieldError("working_days", "延期工作日：应为 1–250 的整数")])
     if not reason.strip():
         raise RuleViolation("延期须说明理由", field="reason")
     now = now or utcnow()

@@ -73,6 +73,16 @@ def open_rectification(ctx: Govflow, unit_name: str, reason: str, actor: Actor,
         return r.id
 
 
+def list_rectifications(ctx: Govflow, *, unit: str | None = None, open_only: bool = False) -> list[Rectification]:
+    with ctx.db.session() as s:
+        q = select(Rectification).order_by(Rectification.opened_at.desc(), Rectification.id.desc())
+        if unit:
+            q = q.join(Unit, Unit.id == Rectification.unit_id).where(Unit.name == unit)
+        if open_only:
+            q = q.where(Rectification.closed_at.is_(None))
+        return list(s.scalars(q))
+
+
 def close_rectification(ctx: Govflow, rectification_id: int, actor: Actor) -> None:
     require_supervisor(actor)
     with ctx.db.session() as s:

@@ -63,6 +63,15 @@ def expected(role: str) -> dict[str, int]:
         "GET /api/calendar/2027": 200,
         "PUT /api/calendar/2027 (wrong year)": 422 if role == "admin" else 403,
         "POST /api/annual-lists/2027 (P not waiting)": 422 if role in ("gov", "admin") else 403,
+        "GET /api/notifications": 200 if role not in ("designer", "admin") else 403,
+        "GET /api/escalations": 200 if role in READ_ALL else 403,
+        "GET /api/warnings": 200 if role != "designer" else 403,
+        "GET /api/warnings/summary": 200 if role in READ_ALL else 403,
+        "POST /api/tasks/T/pause (empty reason)": 422 if task_worker or role in READ_ALL else 403,
+        "POST /api/tasks/T/extend (invalid days)": 422 if role in READ_ALL else 403,
+        "GET /api/late-filings": 200 if role in READ_ALL else 403,
+        "GET /api/rectifications": 200 if role in READ_ALL else 403,
+        "POST /api/rectifications (invalid date)": 422 if role in READ_ALL else 403,
     }
 
 
@@ -75,6 +84,12 @@ def _call(client, key: str, pid: int, tid: int, aid: int):  # type: ignore[no-un
         body = {"text": "同意"}
     elif "/reassign" in url or "/delegate" in url:
         body = {"user": "nobody"}
+    elif "/pause" in url:
+        body = {"reason": " "}
+    elif "/extend" in url:
+        body = {"working_days": 0, "reason": "x"}
+    elif url == "/api/rectifications":
+        body = {"unit": "市教育局", "reason": "x", "due_date": "2027-13-01"}
     elif "/send-back" in url:
         body = {"to_task": "write_plan", "reason": "材料不全"}  # not a send_back_to target of this task
     elif "/complete" in url or url == "/api/projects":
