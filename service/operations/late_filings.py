@@ -49,6 +49,10 @@ def open_from_late(ctx: Govflow, late_filing_ids: list[int], actor: Actor, *, du
                              opened_at=utcnow(), due_date=due_date)
         s.add(rect)
         s.flush()
+        audit.append_unit(s, unit, actor=actor.user, action="rectification_opened",
+                          detail={"rectification_id": rect.id, "reason": text, "article": "第二十七条",
+                                  "due_date": due_date.isoformat(), "late_filings": sorted(late_filing_ids)},
+                          algorithm=ctx.settings.audit_hash)
         rect_id = rect.id
         for r in records:
             r.rectification_id = rect_id
@@ -73,6 +77,11 @@ def close(ctx: Govflow, rectification_id: int, actor: Actor, note: str = "") -> 
         if rect.closed_at is not None:
             raise Conflict("该整改已完成")
         rect.closed_at, rect.closed_by = now, actor.user
+        unit = s.get(Unit, rect.unit_id)
+        assert unit is not None
+        audit.append_unit(s, unit, actor=actor.user, action="rectification_closed",
+                          detail={"rectification_id": rectification_id, "note": note},
+                          algorithm=ctx.settings.audit_hash)
         for r in s.scalars(select(LateFiling).where(LateFiling.rectification_id == rectification_id)):
             project = s.get(Project, r.project_id)
             assert project is not None

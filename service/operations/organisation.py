@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from service.domain.access import Actor, require_admin, require_supervisor
 from service.domain.errors import Conflict, NotFound
+from service.operations import audit
 from service.operations.context import Govflow
 from service.storage.models import DeclarationWindow, Rectification, Unit, utcnow
 
@@ -70,6 +71,10 @@ def open_rectification(ctx: Govflow, unit_name: str, reason: str, actor: Actor,
         r = Rectification(unit_id=unit.id, reason=reason, article=article, opened_by=actor.user, due_date=due_date)
         s.add(r)
         s.flush()
+        audit.append_unit(s, unit, actor=actor.user, action="rectification_opened",
+                          detail={"rectification_id": r.id, "reason": reason, "article": article,
+                                  "due_date": due_date.isoformat() if due_date else None},
+                          algorithm=ctx.settings.audit_hash)
         return r.id
 
 
@@ -92,3 +97,7 @@ def close_rectification(ctx: Govflow, rectification_id: int, actor: Actor) -> No
         if r.closed_at is not None:
             raise Conflict("该整改已完成")
         r.closed_at, r.closed_by = utcnow(), actor.user
+        unit = s.get(Unit, r.unit_id)
+        assert unit is not None
+        audit.append_unit(s, unit, actor=actor.user, action="rectification_closed",
+                          detail={"rectification_id": r.id}, algorithm=ctx.settings.audit_hash)

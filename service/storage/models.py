@@ -43,6 +43,9 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     # "participant": one of the nine bodies of the measures; "department": a 建设单位.
     kind: Mapped[str] = mapped_column(String(20), default="department")
+    # Head of the unit's own audit chain (rectifications, 第二十七条), like a project's.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audit_head: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class ProcessVersion(Base):
@@ -165,13 +168,16 @@ class WorkItem(Base):
 
 
 class AuditRecord(Base):
-    """Append-only; each record carries the hash of the previous one of its project."""
+    """Append-only; each record carries the hash of the previous one of its chain: a project's, or
+    for what concerns a unit as a whole (rectifications) that unit's."""
 
     __tablename__ = "audit_records"
-    __table_args__ = (UniqueConstraint("project_id", "seq"),)
+    __table_args__ = (UniqueConstraint("project_id", "seq"),
+                      UniqueConstraint("unit_id", "seq", name="uq_audit_records_unit_id_seq"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", name="fk_audit_records_unit_id_units"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))

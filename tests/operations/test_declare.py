@@ -84,3 +84,22 @@ def test_supervisor_cannot_declare(ctx, driver):
 
     with pytest.raises(Forbidden):
         projects.declare(ctx, driver.answer("declaration", {"budget_year": 2027}), SUPERVISOR)
+
+
+def test_rectifications_are_audited_on_the_unit_chain(ctx):
+    from sqlalchemy import select, update
+
+    from service.operations.audit import verify_unit
+    from service.storage.models import AuditRecord, Unit
+
+    rid = organisation.open_rectification(ctx, "市教育局", "未履行备案程序", SUPERVISOR, due_date=dt.date(2027, 3, 1))
+    organisation.close_rectification(ctx, rid, SUPERVISOR)
+    with ctx.db.session() as s:
+        unit = s.scalar(select(Unit).where(Unit.name == "市教育局"))
+        records = list(s.scalars(select(AuditRecord).where(AuditRecord.unit_id == unit.id).order_by(AuditRecord.seq)))
+        assert [(r.action, r.actor, r.detail["rectification_id"]) for r in records] == [
+            ("rectification_opened", "督办员", rid), ("rectification_closed", "督办员", rid)]
+        assert verify_unit(s, unit.id) is None
+        s.execute(update(AuditRecord).where(AuditRecord.id == records[0].id).values(actor="别人"))
+    with ctx.db.session() as s:
+        assert verify_unit(s, unit.id).seq == 1

@@ -111,33 +111,33 @@ def warnings_summary() -> ResponseReturnValue:
     return jsonify(warnings.summary(ctx(), by=choice_arg("by", ("unit", "stage"), "unit")))
 
 
-@bp.post("/tasks/<id:work_item_id>/pause")
+@bp.post("/tasks/<id:task_id>/pause")
 @api("补正：暂停办理时限（暂停期间的工作日不计入）", tag="督办", body=obj({"reason": TEXT}, ["reason"]),
      responses={200: obj({"ok": {"type": "boolean"}})})
-def pause(work_item_id: int) -> ResponseReturnValue:
+def pause(task_id: int) -> ResponseReturnValue:
     reason = json_body().get("reason")
     # Validated by clocks.pause after its permission check: a foreign unit learns nothing.
-    clocks.pause(ctx(), work_item_id, reason if isinstance(reason, str) else "", auth.actor())
+    clocks.pause(ctx(), task_id, reason if isinstance(reason, str) else "", auth.actor())
     return jsonify({"ok": True})
 
 
-@bp.post("/tasks/<id:work_item_id>/resume")
+@bp.post("/tasks/<id:task_id>/resume")
 @api("补正材料已到：恢复办理时限，期限顺延暂停的工作日", tag="督办",
      responses={200: obj({"paused_working_days": {"type": "integer"}})})
-def resume(work_item_id: int) -> ResponseReturnValue:
-    return jsonify({"paused_working_days": clocks.resume(ctx(), work_item_id, auth.actor())})
+def resume(task_id: int) -> ResponseReturnValue:
+    return jsonify({"paused_working_days": clocks.resume(ctx(), task_id, auth.actor())})
 
 
-@bp.post("/tasks/<id:work_item_id>/extend")
+@bp.post("/tasks/<id:task_id>/extend")
 @api("延期：督办人员按工作日延长办理时限，须说明理由", tag="督办",
      body=obj({"working_days": {"type": "integer", "minimum": 1, "maximum": 250}, "reason": TEXT},
               ["working_days", "reason"]),
      responses={200: obj({"due_date": {"type": "string", "format": "date"}})})
-def extend(work_item_id: int) -> ResponseReturnValue:
+def extend(task_id: int) -> ResponseReturnValue:
     body = json_body()
     reason = body.get("reason")
     # Validated by clocks.extend after its permission check.
-    due = clocks.extend(ctx(), work_item_id, body.get("working_days"), reason if isinstance(reason, str) else "",
+    due = clocks.extend(ctx(), task_id, body.get("working_days"), reason if isinstance(reason, str) else "",
                         auth.actor())
     return jsonify({"due_date": due.isoformat()})
 
