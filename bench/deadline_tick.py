@@ -14,13 +14,14 @@ import json
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import scratch_db  # noqa: E402
 
 from service.channels.config import ChannelSettings  # noqa: E402
 from service.operations import reminders  # noqa: E402
@@ -28,7 +29,6 @@ from service.scenario import Driver  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 from tests.conftest import make_ctx  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2026, 4, 29, 2, 0)  # 10:00 Beijing on the due day
 DUE_FIRE = dt.datetime(2026, 4, 29, 1, 0)  # 09:00 Beijing: the 到期提醒
 
@@ -40,11 +40,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
-    name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url, drop = scratch_db("postgresql")
     try:
         upgrade(url)
         ctx = make_ctx(url)
@@ -109,9 +105,7 @@ def main() -> None:
         (results / "deadline_tick_postgresql.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
         ctx.close()
     finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 if __name__ == "__main__":

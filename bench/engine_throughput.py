@@ -12,15 +12,15 @@ import datetime as dt
 import json
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import scratch_db  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from service.domain.access import Actor  # noqa: E402
@@ -32,23 +32,6 @@ from service.storage.models import ProcessInstance  # noqa: E402
 
 OPERATOR = Actor("bench", None, frozenset({"admin", "system"}))
 GOV = Actor("市政府", "市政府", frozenset({"leader"}))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def make_db(kind: str) -> tuple[str, callable]:  # type: ignore[valid-type]
-    if kind == "sqlite":
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        return f"sqlite:///{path}", lambda: None
-    name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def setup(url: str, cache: int) -> Govflow:
@@ -118,7 +101,7 @@ def main() -> None:
     ap.add_argument("--cache", type=int, default=2000, help="workflow cache size (0 = always deserialise)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
-    url, drop = make_db(args.db)
+    url, drop = scratch_db(args.db)
     try:
         ctx = setup(url, args.cache)
         ctx_loop = ctx

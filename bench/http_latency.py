@@ -18,16 +18,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import scratch_db  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from service.domain.access import Actor  # noqa: E402
@@ -37,25 +35,9 @@ from service.scenario import Driver  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 
 OPERATOR = Actor("bench", None, frozenset({"admin", "system"}))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 YEAR = dt.date.today().year + 1
 
 
-def scratch_db(kind: str) -> tuple[str, object]:
-    if kind == "sqlite":
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        return f"sqlite:///{path}", lambda: None
-    name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def wait_ready(port: int, timeout: float = 30) -> None:

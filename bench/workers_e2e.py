@@ -18,15 +18,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from scratch import scratch_db  # noqa: E402
 
 from service.operations import reminders  # noqa: E402
 from service.scenario import Driver  # noqa: E402
@@ -45,8 +45,6 @@ from tests.workers.conftest import (  # noqa: E402
 )
 from tests.workers.test_workers import add_due_items, bj  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -54,11 +52,7 @@ def main() -> None:
     ap.add_argument("--mails", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=4)
     args = ap.parse_args()
-    name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url, drop = scratch_db("postgresql")
     tmp = Path(tempfile.mkdtemp())
     redis = RedisServer(tmp)
     sink = SmtpSink()
@@ -120,9 +114,7 @@ def main() -> None:
             procs.stop()
         controller.stop()
         redis.stop()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 if __name__ == "__main__":
