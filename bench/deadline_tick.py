@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import scratch_db  # noqa: E402
+from scratch import scratch_db, write_result  # noqa: E402
 
 from service.channels.config import ChannelSettings  # noqa: E402
 from service.operations import reminders  # noqa: E402
@@ -99,10 +98,7 @@ def main() -> None:
         out = {"open_tasks": args.open, "due": due, "tick_seconds_median": round(statistics.median(times), 4),
                "tick_seconds_all": [round(x, 4) for x in times], "idle_tick_seconds": round(idle, 4),
                "idle_clocks": empty.clocks, "load_seconds": round(load, 1), "index_plan": plan}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        results = ROOT / "bench" / "results"
-        results.mkdir(exist_ok=True)
-        (results / "deadline_tick_postgresql.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
+        write_result("deadline_tick_postgresql", out)
         ctx.close()
     finally:
         drop()

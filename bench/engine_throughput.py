@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -20,7 +19,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import scratch_db  # noqa: E402
+from scratch import scratch_db, write_result  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from service.domain.access import Actor  # noqa: E402
@@ -99,7 +98,6 @@ def main() -> None:
     ap.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     ap.add_argument("--projects", type=int, default=20)
     ap.add_argument("--cache", type=int, default=2000, help="workflow cache size (0 = always deserialise)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
     url, drop = scratch_db(args.db)
     try:
@@ -110,9 +108,7 @@ def main() -> None:
         ctx.close()
     finally:
         drop()
-    print(json.dumps(result, ensure_ascii=False, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"engine_{args.db}_cache{args.cache}.json").write_text(json.dumps(result, indent=2))
+    write_result(f"engine_{args.db}_cache{args.cache}", result)
 
 
 if __name__ == "__main__":

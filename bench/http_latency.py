@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import scratch_db  # noqa: E402
+from scratch import scratch_db, write_result  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from service.domain.access import Actor  # noqa: E402
@@ -133,10 +133,8 @@ def main() -> None:
             print(f"{n:>3} clients: {results[n]}", flush=True)
             if errors:
                 print("  errors:", errors[:5])
-        out = ROOT / "bench" / "results" / f"http_latency_{args.db}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"db": args.db, "gunicorn": f"{args.workers} workers x {args.threads} threads",
-                                   "cpus": os.cpu_count(), "results": results}, indent=2))
+        write_result(f"http_latency_{args.db}", {"db": args.db, "cpus": os.cpu_count(), "results": results,
+                                                 "gunicorn": f"{args.workers} workers x {args.threads} threads"})
         ctx.close()
     finally:
         if server is not None:

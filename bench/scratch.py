@@ -1,7 +1,9 @@
-"""A scratch database for a benchmark run: a temporary SQLite file, or a PostgreSQL database created on
-the local server (127.0.0.1:5432) and dropped by the returned callable."""
+"""What every benchmark needs: a scratch database (a temporary SQLite file, or a PostgreSQL database
+created on the local server, 127.0.0.1:5432, and dropped by the returned callable), and a place for
+its figures."""
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -27,3 +29,16 @@ def scratch_db(kind: str = "postgresql") -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_result(name: str, result: object) -> Path:
+    """Print a benchmark's figures and keep them in bench/results/NAME.json (ignored by git)."""
+    text_out = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text_out)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(text_out)
+    return path

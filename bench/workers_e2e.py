@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import statistics
 import sys
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aiosmtpd.controller import Controller  # noqa: E402
-from scratch import scratch_db  # noqa: E402
+from scratch import scratch_db, write_result  # noqa: E402
 
 from service.operations import reminders  # noqa: E402
 from service.scenario import Driver  # noqa: E402
@@ -104,10 +103,7 @@ def main() -> None:
         out["mail"] = {"n": args.mails, "distinct": len(sink.ids()), "concurrency": args.concurrency}
         if times:
             out["mail"]["per_second"] = round((len(times) - 1) / (times[-1] - times[0]), 1)  # type: ignore[index]
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        results = ROOT / "bench" / "results"
-        results.mkdir(exist_ok=True)
-        (results / "workers_e2e_postgresql.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
+        write_result("workers_e2e_postgresql", out)
         ctx.close()
     finally:
         if procs is not None:

@@ -7,12 +7,14 @@ The earlier pass's history is already in work_items and audit_records, so nothin
 live tree of a project sent back 300 times is the size of one pass (docs/engine.md has the curve)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -47,6 +49,21 @@ class Waiting:
     message: str
     correlation_key: str | None
     stage: str | None
+
+
+def _timer_utc(value: Any) -> dt.datetime | None:
+    """A timer's stored fire time (ISO text, or a cycle's dict) as naive UTC."""
+    try:
+        if isinstance(value, dict):
+            value = value.get("next") or value.get("start")
+        if not isinstance(value, str):
+            return None
+        parsed = TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001 - an unparsable value simply has no fire time
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class ProcessRuntime:
@@ -166,6 +183,27 @@ class ProcessRuntime:
             title = task.task_spec.bpmn_name or task.task_spec.name
             raise ProcessError(f"流程执行出错（{title}）：{explain(exc)}") from exc
 
+    def fire_timers(self, wf: BpmnWorkflow) -> None:
+        """Fire the timers that are due by Spiff's (real UTC) clock and run the engine, with loop
+        compaction like any other step."""
+        try:
+            wf.refresh_timers()
+            self._steps(wf)
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"定时事件执行出错：{explain(exc)}") from exc
+
+    @staticmethod
+    def next_timer_at(wf: BpmnWorkflow) -> dt.datetime | None:
+        """Earliest fire time (naive UTC) among the waiting timer events: the indexed column the
+        worker's tick reads."""
+        best: dt.datetime | None = None
+        for t in ProcessRuntime._tasks(wf, TaskState.WAITING):
+            if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition):
+                at = _timer_utc(t._get_internal_data("event_value"))
+                if at is not None and (best is None or at < best):
+                    best = at
+        return best
+
     def deliver_message(self, wf: BpmnWorkflow, name: str, payload: Mapping[str, Any],
                         correlations: Mapping[str, Mapping[str, Any]]) -> None:
         event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload), correlations=dict(correlations))
@@ -194,7 +232,10 @@ class ProcessRuntime:
             wf.do_engine_steps()
 
     def _compact_once(self, wf: BpmnWorkflow) -> bool:
-        for t in self._tasks(wf, TaskState.READY | TaskState.WAITING):
+        # Ready tasks only: Spiff cannot reset to a waiting catch event (it leaves a detached
+        # task behind), so a loop is compacted where it re-enters a task that runs, as every loop
+        # of the lifecycle does.
+        for t in self._tasks(wf, TaskState.READY):
             ancestor = t.parent
             while ancestor is not None:
                 if ancestor.task_spec is t.task_spec and ancestor.state == TaskState.COMPLETED:

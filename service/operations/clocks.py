@@ -112,11 +112,7 @@ def arm(ctx: Govflow, session: Session, items: Iterable[WorkItem], props_of: Any
 
 def rearm(ctx: Govflow, session: Session, item: WorkItem, now: dt.datetime, *, moved: bool) -> None:
     """The due date of an open item changed (calendar loaded, clock resumed, extension): plan again."""
-    clock = session.get(WorkItemClock, item.id)
-    if clock is None:
-        clock = WorkItemClock(work_item_id=item.id, original_due_date=item.due_date, revision=0, paused_days=0,
-                              extended_days=0)
-        session.add(clock)
+    clock = _clock(session, item)
     if moved:
         clock.revision = (clock.revision or 0) + 1
     if clock.paused_at is not None or item.due_date is None:
@@ -139,12 +135,17 @@ def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkI
         raise Conflict("该任务已办结或已撤回")
     project = session.get(Project, item.project_id)
     assert project is not None
+    return item, project, _clock(session, item)
+
+
+def _clock(session: Session, item: WorkItem) -> WorkItemClock:
+    """The item's clock; tasks opened before the workers existed get one on first use."""
     clock = session.get(WorkItemClock, item.id)
     if clock is None:
         clock = WorkItemClock(work_item_id=item.id, original_due_date=item.due_date, revision=0, paused_days=0,
                               extended_days=0)
         session.add(clock)
-    return item, project, clock
+    return clock
 
 
 def _require_clock_keeper(actor: Actor, item: WorkItem) -> None:

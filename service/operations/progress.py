@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.domain.deadlines import compute_due
 from service.domain.errors import ProcessError
 from service.engine.runtime import ProcessRuntime, ReadyTask
-from service.operations import audit, clocks, timers
+from service.operations import audit, clocks
 from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Project, WorkItem, utcnow
 
@@ -124,6 +124,6 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
         elif waiting and waiting.stage:
             project.stage = waiting.stage
     # Deadline workers: the earliest BPMN timer the instance waits on (indexed for the timer tick).
-    instance.next_timer_at = None if outcome is not None else timers.next_timer_at(wf)
+    instance.next_timer_at = None if outcome is not None else runtime.next_timer_at(wf)
     instance.state = runtime.dump(wf)
     return [item for item, _ in created]

@@ -3,7 +3,6 @@
 allows), written opinions; and reading one task with its form."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -59,16 +58,6 @@ def _opinion_view(o: Opinion) -> dict[str, Any]:
 def _require_holder(item: WorkItem, actor: Actor) -> None:
     """The actor works this open task: its unit, and it is unclaimed or theirs."""
     tasks._check_open(item, actor)
-
-
-def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], actor: Actor) -> tasks.Completion:
-    """Complete, refusing a delegate: a 委派 task goes back to the delegator, who completes it."""
-    with ctx.db.session() as s:
-        item, _, _ = tasks._load(s, work_item_id)
-        require_task_worker(actor, item.unit.name)
-        if item.state == "open" and item.delegated_by and item.assignee == actor.user:
-            raise Conflict(f"委派的任务办理后须交回委派人 {item.delegated_by}，由其提交")
-    return tasks.complete(ctx, work_item_id, form_data, actor)
 
 
 def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, delegate: bool) -> dict[str, Any]:

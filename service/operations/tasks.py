@@ -96,6 +96,9 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
         with ctx.db.session() as s:
             item, instance, project = _load(s, work_item_id)
             _check_open(item, actor)
+            if item.delegated_by and item.assignee == actor.user:
+                # 委派: the delegate works on it and hands it back; the delegator submits.
+                raise Conflict(f"委派的任务办理后须交回委派人 {item.delegated_by}，由其提交")
             ctx.forms.get(item.form).check(form_data)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)

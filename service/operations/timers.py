@@ -9,46 +9,12 @@ UTC clock, so timers run on real time."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Project, utcnow
-
-
-def _as_utc(value: Any) -> dt.datetime | None:
-    try:
-        if isinstance(value, dict):
-            value = value.get("next") or value.get("start")
-        if not isinstance(value, str):
-            return None
-        parsed = TimerEventDefinition.get_datetime(value)
-    except Exception:  # noqa: BLE001 - an unparsable value simply has no fire time
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def next_timer_at(wf: Any) -> dt.datetime | None:
-    """Earliest fire time (naive UTC) among the workflow's waiting timer events."""
-    best: dt.datetime | None = None
-    workflows = [wf, *wf.subprocesses.values()]
-    for w in workflows:
-        for t in w.tasks.values():
-            if not t.state & TaskState.WAITING:
-                continue
-            ed = getattr(t.task_spec, "event_definition", None)
-            if not isinstance(ed, TimerEventDefinition):
-                continue
-            at = _as_utc(t._get_internal_data("event_value"))
-            if at is not None and (best is None or at < best):
-                best = at
-    return best
 
 
 def due_timers(ctx: Govflow, horizon: dt.datetime, limit: int = 1000) -> list[tuple[int, dt.datetime]]:
@@ -74,8 +40,7 @@ def fire(ctx: Govflow, instance_id: int, now: dt.datetime | None = None) -> bool
             assert project is not None
             runtime = ctx.runtime(s, instance.version_id)
             wf = runtime.load(instance.state)
-            wf.refresh_timers()
-            wf.do_engine_steps()
+            runtime.fire_timers(wf)
             progress.apply(ctx, s, project, instance, runtime, wf, actor="system:timer", now=now)
             # A timer not yet due by Spiff's clock (ours ran ahead) stays; progress.apply reset the column.
             return True

@@ -1,6 +1,7 @@
 """ProcessRuntime on the real lifecycle, without a database: state, loops, messages."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,48 @@ def test_message_is_correlated_on_budget_year(runtime):
                             {"annual_list_key": {"budget_year": 2027}})
     assert names(runtime, wf) == ["consistency_request"]
     assert not [t for t in wf.get_tasks(state=TaskState.WAITING)]
+
+
+LOOPING_TIMER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://govflow.test">
+  <bpmn:process id="reminder_loop" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT0.02S"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="count"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="again"><bpmn:incoming>f4</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end_completed"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="count" />
+    <bpmn:sequenceFlow id="f4" sourceRef="count" targetRef="again" />
+    <bpmn:sequenceFlow id="f3" sourceRef="again" targetRef="wait">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">rounds &lt; 1000</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f5" sourceRef="again" targetRef="end_completed">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">rounds &gt;= 1000</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_timer_steps_are_compacted_like_any_other_step():
+    parser = load_parser({"loop.bpmn": LOOPING_TIMER})
+    calendar = WorkCalendar()
+    rt = ProcessRuntime(parser.get_spec("reminder_loop"), parser.get_subprocess_specs("reminder_loop"),
+                        SandboxedScriptEngine(helpers=make_helpers(lambda: calendar)))
+    wf = rt.start({"rounds": 0})
+    sizes = []
+    for n in range(1, 41):
+        assert rt.next_timer_at(wf) is not None
+        time.sleep(0.03)  # Spiff times timers by the real clock
+        rt.fire_timers(wf)  # the timer fires and the loop re-enters `count`: compacted here
+        assert names(rt, wf) == ["count"]
+        sizes.append(len(wf.tasks))
+        complete(rt, wf, "count", rounds=n)
+    assert max(sizes) == min(sizes)

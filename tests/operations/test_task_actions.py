@@ -42,11 +42,11 @@ def test_delegate_works_then_hands_back(ctx, driver, colleagues):
     item = _first(driver)
     task_actions.delegate(ctx, item.id, ALICE, "bob")
     with pytest.raises(Conflict):
-        task_actions.complete(ctx, item.id, driver.answer(item.form), BOB)
+        tasks.complete(ctx, item.id, driver.answer(item.form), BOB)
     task_actions.add_opinion(ctx, item.id, BOB, "经核实，资金来源明确。")
     view = task_actions.return_delegation(ctx, item.id, BOB)
     assert view["assignee"] == "alice" and view["delegated_by"] is None
-    task_actions.complete(ctx, item.id, driver.answer(item.form), ALICE)
+    tasks.complete(ctx, item.id, driver.answer(item.form), ALICE)
     detail = task_actions.get_task(ctx, item.id, ALICE)
     assert [o["text"] for o in detail["opinions"]] == ["经核实，资金来源明确。"]
 

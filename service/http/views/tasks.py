@@ -70,7 +70,7 @@ def unclaim(task_id: int) -> ResponseReturnValue:
 @api("办理（提交表单）；服务器按 JSON Schema 校验，422 时逐字段给出中文错误", tag="任务", body=FORM_BODY,
      responses={200: obj({"opened": {"type": "array", "items": {"type": "integer"}}}, extra=True)})
 def complete(task_id: int) -> ResponseReturnValue:
-    done = task_actions.complete(ctx(), task_id, form_data(), auth.actor())
+    done = tasks.complete(ctx(), task_id, form_data(), auth.actor())
     return jsonify({"work_item_id": done.work_item_id, "project_id": done.project_id, "opened": done.opened,
                     "stage": done.stage, "status": done.status, "outcome": done.outcome})
 
