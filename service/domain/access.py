@@ -45,6 +45,12 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("只有系统管理员可以执行此操作")
 
 
+def require_overseer(actor: Actor) -> None:
+    """Reading supervision data: 督办 (市大数据局) and 审计 (市审计局, read-only)."""
+    if not (actor.roles & {"supervisor", "auditor", "admin", "system"}):
+        raise Forbidden("只有督办或审计人员可以查看", article="第二十七条")
+
+
 def require_supervisor(actor: Actor) -> None:
     if not (actor.roles & {"supervisor", "admin", "system"}):
         raise Forbidden("只有督办人员可以执行此操作", article="第二十七条")

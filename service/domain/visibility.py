@@ -10,7 +10,8 @@ from __future__ import annotations
 from service.domain.access import Actor
 from service.domain.errors import NotFound
 
-READ_ALL_ROLES = frozenset({"supervisor", "admin", "system"})
+# 审计 (市审计局) reads what supervision reads, and changes nothing (access.require_supervisor excludes it).
+READ_ALL_ROLES = frozenset({"supervisor", "auditor", "admin", "system"})
 
 
 def reads_everything(actor: Actor) -> bool:

@@ -170,6 +170,30 @@ class ProcessRuntime:
                 return t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id
         return "end", "完成"
 
+    def element_states(self, wf: BpmnWorkflow) -> dict[str, set[str]]:
+        """BPMN element ids of the live tree by state, for drawing the instance on its diagram:
+        `completed` (the token passed: tasks, gateways, events, scripts) and `active` (ready,
+        waiting or started). Spiff's own bookkeeping specs (Start, End, Root, EndJoin) have no
+        bpmn_id and are left out. Read-only. After loop compaction the tree holds the current
+        pass only; earlier passes of user tasks are in work_items."""
+        completed: set[str] = set()
+        active: set[str] = set()
+        for t in self._tasks(wf, TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            element = getattr(t.task_spec, "bpmn_id", None)
+            if not element:
+                continue
+            (completed if t.state == TaskState.COMPLETED else active).add(element)
+        return {"completed": completed, "active": active}
+
+    def user_task_properties(self) -> dict[str, Mapping[str, str]]:
+        """Extension properties of every user task (by BPMN id): which form each one uses."""
+        out: dict[str, Mapping[str, str]] = {}
+        for spec in [self.spec, *self.subprocess_specs.values()]:
+            for ts in spec.task_specs.values():
+                if ts.manual and getattr(ts, "bpmn_id", None):
+                    out[ts.bpmn_id] = self._properties.get(ts.bpmn_id, {})
+        return out
+
     # -- commands --------------------------------------------------------------------------------
     def complete(self, wf: BpmnWorkflow, task_id: str, values: Mapping[str, Any]) -> None:
         """Complete a ready user task with its engine values. On any error the workflow object is

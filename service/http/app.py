@@ -68,14 +68,16 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
         annual_lists,
         attachments,
         calendar,
+        forms,
         meta,
         processes,
         projects,
+        statistics,
         supervision,
         tasks,
     )
 
-    app = Flask("govflow")
+    app = Flask("govflow", static_folder=None)
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["year"] = YearConverter
     app.url_map.strict_slashes = False
@@ -89,11 +91,19 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
         OIDC=auth.OidcConfig.from_env(),
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Form schemas keep the order their authors gave the fields: the pages render them in it.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["govflow"] = ctx or Govflow()
     errors.register(app)
     auth.init_app(app)
-    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision):
+    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
+                   forms, statistics):
         app.register_blueprint(module.bp)
+    from service import web
+    from service.web.pages import error_page
+
+    app.register_blueprint(web.bp)
+    app.config["HTML_ERROR_PAGE"] = error_page
 
     @app.before_request
     def _refuse_nul_in_query() -> None:

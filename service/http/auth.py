@@ -2,7 +2,9 @@
 optional OIDC sign-in; and the one place that resolves the Actor of a request."""
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, redirect, request, 
 from flask.typing import ResponseReturnValue
 
 from service.domain.access import Actor
+from service.domain.errors import Forbidden
 from service.http.spec import api, obj
 from service.operations import identity
 from service.operations.identity import Unauthenticated
@@ -62,6 +65,7 @@ def _resolve_actor() -> ResponseReturnValue | None:
         user = identity.user_for_token(ctx, header[7:].strip())
     elif "user_id" in session:
         user = identity.get_user(ctx, int(session["user_id"]))
+        _check_csrf()
     view = current_app.view_functions.get(request.endpoint or "")
     public = bool(getattr(view, "api_doc", {}).get("public")) or request.endpoint is None
     if user is None and not public:
@@ -70,6 +74,20 @@ def _resolve_actor() -> ResponseReturnValue | None:
         g.user = user
         g.actor = user.actor()
     return None
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf() -> None:
+    """A write authenticated by the session cookie must carry the session's token in X-CSRF-Token
+    (the pages read it from their <meta>): a form on another site can make the browser send the
+    cookie, but cannot read the token. Bearer-token calls need no such check."""
+    if request.method in SAFE_METHODS or request.endpoint in ("auth.login", "auth.logout"):
+        return
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+        raise Forbidden("页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
 def actor() -> Actor:
@@ -98,7 +116,9 @@ def login() -> ResponseReturnValue:
     token, expires = identity.issue_token(ctx, user.id)
     session.clear()
     session["user_id"] = user.id
-    return jsonify({"token": token, "expires_at": expires.isoformat() + "Z", "user": user.to_dict()})
+    session["csrf"] = secrets.token_urlsafe(32)
+    return jsonify({"token": token, "expires_at": expires.isoformat() + "Z", "user": user.to_dict(),
+                    "csrf": session["csrf"]})
 
 
 @bp.post("/logout")
@@ -141,4 +161,5 @@ def oidc_callback() -> ResponseReturnValue:
     user = identity.user_from_claims(current_app.extensions["govflow"], claims)
     session.clear()
     session["user_id"] = user.id
-    return redirect("/api/docs")
+    session["csrf"] = secrets.token_urlsafe(32)
+    return redirect("/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
@@ -69,6 +69,9 @@ def register(app: Flask) -> None:
         message = _HTTP_MESSAGES.get(status, exc.name)
         if status == 413:
             message = f"上传内容过大（上限 {app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} MB）"
+        html_page = app.config.get("HTML_ERROR_PAGE")
+        if html_page is not None and not request.path.startswith("/api"):
+            return html_page(status, message)  # type: ignore[no-any-return]
         return jsonify(error_body(exc.name.lower().replace(" ", "_"), message)), status
 
     @app.errorhandler(DataError)
@@ -80,4 +83,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
+        html_page = app.config.get("HTML_ERROR_PAGE")
+        if html_page is not None and not request.path.startswith("/api"):
+            return html_page(500, "服务器内部错误，请稍后重试或联系系统管理员")  # type: ignore[no-any-return]
         return jsonify(error_body("internal", "服务器内部错误，请稍后重试或联系系统管理员")), 500

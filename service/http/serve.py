@@ -8,6 +8,7 @@ import sys
 
 from flask import Flask
 
+from service import demo_projects
 from service.config import load_settings
 from service.domain.access import Actor
 from service.http.app import create_app
@@ -32,6 +33,7 @@ def prepare(*, demo: bool) -> Govflow:
         # The next budget year is open for declarations all this year, so the demo can declare.
         organisation.set_window(ctx, today.year + 1, dt.date(today.year, 1, 1), dt.date(today.year, 12, 31),
                                 OPERATOR)
+        demo_projects.seed(ctx, today.year + 1)
     return ctx
 
 
@@ -58,7 +60,8 @@ def serve(host: str, port: int, *, demo: bool, workers: bool = True) -> None:
         handle = embedded.start(ctx.settings)
         print(f"后台任务已启动（提醒、督办、BPMN 定时器；嵌入式 worker + beat，日志 {handle.log_path}）")
     print(f"数据库：{ctx.settings.database_url}")
-    print(f"服务地址：http://{host}:{port}/api/docs  （OpenAPI：http://{host}:{port}/api/openapi.json）")
+    print(f"网页：http://{host}:{port}/  （用下列账号登录）")
+    print(f"接口文档：http://{host}:{port}/api/docs  （OpenAPI：http://{host}:{port}/api/openapi.json）")
     if demo:
         print(demo_logins())
         print(f"示例：curl -s -X POST http://{host}:{port}/api/auth/login -H 'Content-Type: application/json' "

@@ -6,9 +6,12 @@ instance skips deserialisation. A cached workflow is taken out while in use and 
 after its transaction committed, so a failed or concurrent completion never sees a dirty object."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings, load_settings
 from service.domain.calendar import WorkCalendar, parse_year_file
-from service.domain.forms import FormRegistry
+from service.domain.forms import Form, FormRegistry
 from service.engine.helpers import make_helpers
 from service.engine.runtime import ProcessRuntime
 from service.engine.scripting import SandboxedScriptEngine
@@ -100,6 +103,112 @@ class CalendarProvider:
         return self._calendar
 
 
+@dataclass(frozen=True)
+class FormSource:
+    """Where the served version of a form comes from: the file (revision 0) or a saved revision."""
+
+    name: str
+    revision: int
+    source: str  # "file" | "db"
+    saved_by: str | None
+    saved_at: dt.datetime | None
+
+
+class FormStore:
+    """The forms task completion and task reading use: the files of forms/ with, over each, the
+    newest revision saved by a designer (table form_revisions).
+
+    Staleness: revisions are cached in memory; the table's max(id) is re-read at most every
+    `recheck_seconds` (2 s) per process, so another process's save is served here at most that
+    much later (this process's own saves are seen at once: saving refreshes). The check runs on a
+    connection of its own, outside the caller's transaction: completions call `get` inside a
+    write transaction (BEGIN IMMEDIATE on SQLite), and the read must neither join nor wait for it;
+    in WAL mode an autocommit read never blocks on a writer."""
+
+    def __init__(self, files: FormRegistry, db: Database, recheck_seconds: float = 2.0) -> None:
+        self.files = files
+        self.db = db
+        self.recheck_seconds = recheck_seconds
+        self._forms: dict[str, Form] = {}
+        self._sources: dict[str, FormSource] = {}
+        self._max_id = 0
+        self._checked = -1e9
+        self._lock = threading.Lock()
+
+    # -- the registry interface (same as FormRegistry) -------------------------------------------
+    def names(self) -> list[str]:
+        return self.files.names()
+
+    def exists(self, name: str) -> bool:
+        return self.files.exists(name)
+
+    def get(self, name: str) -> Form:
+        self.refresh()
+        form = self._forms.get(name)
+        return form if form is not None else self.files.get(name)
+
+    def source(self, name: str) -> FormSource:
+        self.files.get(name)  # NotFound for a name without a file
+        self.refresh()
+        return self._sources.get(name) or FormSource(name, 0, "file", None, None)
+
+    # -- refresh -----------------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.recheck_seconds:
+            return
+        with self._lock:
+            if not force and time.monotonic() - self._checked < self.recheck_seconds:
+                return
+            try:
+                newest = self._read_max_id()
+            except Exception:  # noqa: BLE001 - no table yet (database not migrated): the files serve
+                newest = 0
+            if newest != self._max_id:
+                self._load_all()
+                self._max_id = newest
+            self._checked = now
+
+    def _read_max_id(self) -> int:
+        conn = self.db.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT max(id) FROM form_revisions")
+            row = cur.fetchone()
+            cur.close()
+            return int(row[0] or 0) if row else 0
+        finally:
+            conn.close()  # back to the pool, rolled back (PostgreSQL opened a transaction implicitly)
+
+    def _load_all(self) -> None:
+        # Rare (a designer saved). Raw DBAPI like the check, for the same reason: an ORM session
+        # would begin a transaction of its own (BEGIN IMMEDIATE, waiting on the caller's).
+        newest: dict[str, tuple[int, Any, str, Any]] = {}
+        conn = self.db.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT name, revision, schema, saved_by, saved_at FROM form_revisions")
+            for name, revision, schema, saved_by, saved_at in cur.fetchall():
+                if name not in newest or revision > newest[name][0]:
+                    newest[name] = (revision, schema, saved_by, saved_at)
+            cur.close()
+        finally:
+            conn.close()
+        forms: dict[str, Form] = {}
+        sources: dict[str, FormSource] = {}
+        for name, (revision, schema, saved_by, saved_at) in newest.items():
+            if not self.files.exists(name):
+                continue
+            try:
+                forms[name] = Form(name, json.loads(schema) if isinstance(schema, str | bytes) else schema)
+            except Exception:  # noqa: BLE001 - saved revisions were checked; never serve a broken one
+                continue
+            if isinstance(saved_at, str):
+                saved_at = dt.datetime.fromisoformat(saved_at)
+            sources[name] = FormSource(name, int(revision), "db", saved_by, saved_at)
+        self._forms, self._sources = forms, sources
+
+
 def _json(payload: dict[str, Any]) -> str:
     import json
 
@@ -110,7 +219,7 @@ class Govflow:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         self.db = Database(self.settings.database_url)
-        self.forms = FormRegistry(self.settings.forms_dir)
+        self.forms = FormStore(FormRegistry(self.settings.forms_dir), self.db)
         self.calendars = CalendarProvider()
         self.helpers = make_helpers(self.calendars.current)
         self.script_engine = SandboxedScriptEngine(helpers=self.helpers)

@@ -3,18 +3,31 @@ each reader may see (service.domain.visibility)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.domain.access import Actor
+from service.domain.deadlines import local_date
 from service.domain.errors import NotFound
 from service.domain.visibility import can_see_dossier, can_see_task
 from service.operations import audit
 from service.operations.context import Govflow
 from service.operations.task_actions import task_view
-from service.storage.models import Attachment, AuditRecord, Opinion, Project, Unit, WorkItem
+from service.storage.models import (
+    Attachment,
+    AuditRecord,
+    Opinion,
+    ProcessInstance,
+    ProcessVersion,
+    Project,
+    Unit,
+    WorkItem,
+    utcnow,
+)
 
 # History detail keys anyone may read; the rest (values, opinions, reasons) only dossier readers.
 _PUBLIC_DETAIL = ("task", "title", "unit", "due_date", "code", "name", "budget_year", "outcome", "to")
@@ -98,6 +111,11 @@ def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any
                 view["data"] = item.data if dossier or can_see_task(actor, item.unit.name, project.unit.name) else None
                 steps.append(view)
         out = project_summary(project)
+        version = s.execute(select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version)
+                            .join(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
+                            .where(ProcessInstance.project_id == project_id)).first()
+        out["version"] = ({"id": version.id, "process_key": version.process_key, "version": version.version}
+                          if version is not None else None)
         out["current_tasks"] = current
         out["completed_steps"] = steps
         out["opinions"] = [{"id": o.id, "work_item_id": o.work_item_id, "author": o.author, "text": o.text,
@@ -135,3 +153,59 @@ def audit_trail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any]:
         return {"project_id": project_id, "verified": bad is None,
                 "first_bad_seq": bad.seq if bad is not None else None,
                 "records": history(s, project_id, full=full)}
+
+
+_BPMN_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def main_bpmn(sources: dict[str, str], process_key: str) -> str:
+    """The .bpmn file of a version that defines the executable process `process_key`."""
+    bpmn = {name: text for name, text in sorted(sources.items()) if name.endswith(".bpmn")}
+    for text in bpmn.values():
+        if re.search(rf'<(?:\w+:)?process\b[^>]*\bid="{re.escape(process_key)}"', text):
+            return text
+    return next(iter(bpmn.values()), "")
+
+
+def diagram(ctx: Govflow, project_id: int, actor: Actor, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The instance drawn on its process version: the BPMN source and which elements the token has
+    passed (`completed`), where it is (`active`), which open user tasks are overdue, and how often
+    each element completed (`counts`). Readable by whoever reads the project detail.
+
+    Loop compaction keeps only the current pass in the engine tree, so user tasks are counted from
+    work_items (every pass is a row there); other elements count 1 once passed in the current pass."""
+    del actor  # the register and the stage are open to everyone signed in (service.domain.visibility)
+    today = local_date(now or utcnow())
+    with ctx.db.session() as s:
+        _load(s, project_id)
+        row = s.execute(select(ProcessInstance, ProcessVersion)
+                        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+                        .where(ProcessInstance.project_id == project_id)).first()
+        if row is None:
+            raise NotFound("项目尚未启动流程")
+        instance, version = row
+        runtime = ctx.runtime(s, version.id)
+        # Reading does not change the workflow, so a cached one is taken and put back as it was.
+        wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
+        states = runtime.element_states(wf)
+        ctx.workflows.put(instance.id, instance.revision, wf)
+        source = main_bpmn(version.sources, version.process_key)
+        element_ids = set(_BPMN_ID.findall(source))
+        done_counts = dict(s.execute(select(WorkItem.task_name, func.count())
+                                     .where(WorkItem.project_id == project_id, WorkItem.state == "completed")
+                                     .group_by(WorkItem.task_name)).all())
+        overdue = set(s.scalars(select(WorkItem.task_name).where(
+            WorkItem.project_id == project_id, WorkItem.state == "open", WorkItem.due_date < today)))
+        counts: dict[str, int] = {}
+        for name in states["completed"]:
+            counts[name] = 1
+        for name, n in done_counts.items():
+            counts[name] = int(n)
+
+        def keep(names: set[str]) -> list[str]:
+            return sorted(n for n in names if n in element_ids)
+
+        return {"version_id": version.id, "process_key": version.process_key, "version": version.version,
+                "bpmn": source, "completed": keep(states["completed"] | set(done_counts)),
+                "active": keep(states["active"]), "overdue": keep(overdue),
+                "counts": {k: v for k, v in sorted(counts.items()) if k in element_ids}}

@@ -17,7 +17,7 @@ from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, Val
 from service.operations.context import Govflow
 from service.storage.models import ApiToken, Unit, User, utcnow
 
-ROLES = frozenset({"department", "leader", "reviewer", "supervisor", "designer", "admin"})
+ROLES = frozenset({"department", "leader", "reviewer", "supervisor", "auditor", "designer", "admin"})
 TOKEN_DAYS = 7
 # A fixed hash to compare against when the user does not exist, so a login for an unknown name
 # costs the same time as one with a wrong password (no user enumeration by timing).
@@ -164,7 +164,7 @@ DEMO_USERS: list[tuple[str, str | None, list[str], str]] = [
     ("crypto", "市密码管理局", ["reviewer"], "市密码管理局审核人"),
     ("gov", "市政府", ["leader"], "市政府审批人"),
     ("supervisor", "市大数据局", ["supervisor"], "市大数据局督办"),
-    ("auditor", "市审计局", ["supervisor"], "市审计局审计人员"),
+    ("auditor", "市审计局", ["auditor"], "市审计局审计人员"),
     ("designer", None, ["designer"], "流程设计人员"),
     ("admin", None, ["admin"], "系统管理员"),
 ]

@@ -216,6 +216,8 @@ class Rectification(Base):
     closed_by: Mapped[str | None] = mapped_column(String(100))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
 
 class CalendarYear(Base):
     """An official year arrangement loaded by an operator (overrides the packaged data)."""
@@ -396,6 +398,8 @@ class LateFiling(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectifications.id"))
 
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
 
 class Contact(Base):
     """Where e-mail goes: per unit and role (assignee = the unit's 办件 mailbox, leader, supervision,
@@ -408,3 +412,33 @@ class Contact(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     role: Mapped[str] = mapped_column(String(20))
     email: Mapped[str] = mapped_column(String(200))
+
+
+# -- Forms admin and statistics --------------------------------------------------------------------------
+
+
+class FormRevision(Base):
+    """A designer's revision of a task form; the newest one of a name is served over the file in forms/.
+    Append-only: an earlier revision stays as it was, so a completed step can be read against it."""
+
+    __tablename__ = "form_revisions"
+    __table_args__ = (UniqueConstraint("name", "revision", name="uq_form_revisions_name_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(Integer)
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checksum: Mapped[str] = mapped_column(String(64))
+    saved_by: Mapped[str] = mapped_column(String(100))
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Statistics read completions, openings and late filings by period: without these an overview of one
+# quarter would scan the whole history of work items.
+# (state, completed_at) rather than completed_at alone: every such query also filters on the state,
+# and SQLite, without planner statistics, otherwise prefers ix_work_items_due's (state, due_at).
+Index("ix_work_items_state_completed", WorkItem.state, WorkItem.completed_at)
+# A project's completed steps (dossier export): two equality columns, chosen over the state index.
+Index("ix_work_items_project_state", WorkItem.project_id, WorkItem.state)
+Index("ix_work_items_created_at", WorkItem.created_at)
+Index("ix_late_filings_due_date", LateFiling.due_date)

@@ -90,3 +90,23 @@ def test_openapi_and_docs_page(app):
     text = page.get_data(as_text=True)
     assert "/api/tasks/{task_id}/complete" in text and "http" not in text.split("<body")[0].lower().replace(
         "http-equiv", "")
+
+
+def test_cookie_session_writes_need_the_csrf_token(app, ctx):
+    from service.scenario import Driver
+
+    declared = Driver(ctx).declare("市教育局", participants=[])
+    c = app.test_client()
+    login = c.post("/api/auth/login", json={"username": "finance", "password": identity.DEMO_PASSWORD})
+    task = next(t for t in c.get("/api/tasks").json if t["project_id"] == declared.project_id)
+    # Reads need no token; a write with the cookie alone is refused (another site could make it).
+    refused = c.post(f"/api/tasks/{task['id']}/claim")
+    assert refused.status_code == 403 and "CSRF" in refused.json["error"]["message"]
+    wrong = c.post(f"/api/tasks/{task['id']}/claim", headers={"X-CSRF-Token": "guess"})
+    assert wrong.status_code == 403
+    ok = c.post(f"/api/tasks/{task['id']}/claim", headers={"X-CSRF-Token": login.json["csrf"]})
+    assert ok.status_code == 200, ok.json
+    # A bearer token is not sent by browsers on their own: no CSRF token needed.
+    fresh = app.test_client()
+    bearer = {"Authorization": f"Bearer {login.json['token']}"}
+    assert fresh.post(f"/api/tasks/{task['id']}/unclaim", headers=bearer).status_code == 200

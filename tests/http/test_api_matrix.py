@@ -16,6 +16,7 @@ MARKER = "MATRIX-机密-必要性说明"
 ROLES = ["edu", "edu_leader", "health", "finance", "cac", "supervisor", "auditor", "designer", "admin", "gov"]
 FOREIGN = {"health", "cac", "designer", "gov"}
 READ_ALL = {"supervisor", "auditor", "admin"}
+SUPERVISE = {"supervisor", "admin"}  # 市审计局 reads everything and changes nothing
 
 
 def _setup(api, ctx):  # type: ignore[no-untyped-def]
@@ -67,11 +68,11 @@ def expected(role: str) -> dict[str, int]:
         "GET /api/escalations": 200 if role in READ_ALL else 403,
         "GET /api/warnings": 200 if role != "designer" else 403,
         "GET /api/warnings/summary": 200 if role in READ_ALL else 403,
-        "POST /api/tasks/T/pause (empty reason)": 422 if task_worker or role in READ_ALL else 403,
-        "POST /api/tasks/T/extend (invalid days)": 422 if role in READ_ALL else 403,
+        "POST /api/tasks/T/pause (empty reason)": 422 if task_worker or role in SUPERVISE else 403,
+        "POST /api/tasks/T/extend (invalid days)": 422 if role in SUPERVISE else 403,
         "GET /api/late-filings": 200 if role in READ_ALL else 403,
         "GET /api/rectifications": 200 if role in READ_ALL else 403,
-        "POST /api/rectifications (invalid date)": 422 if role in READ_ALL else 403,
+        "POST /api/rectifications (invalid date)": 422 if role in SUPERVISE else 403,
     }
 
 

@@ -74,7 +74,7 @@ def test_rectification_blocks_declaration_until_closed(api, ctx, driver):
     refused = api.as_("edu").post("/api/projects", json={"data": data})
     assert refused.status_code == 422 and refused.json["error"]["article"] == "第二十七条"
     listed = api.as_("supervisor").get("/api/rectifications?open_only=true").json
-    assert [x["id"] for x in listed] == [rid]
+    assert [(x["id"], x["unit"]) for x in listed] == [(rid, "市教育局")]
     assert api.as_("supervisor").post("/api/rectifications", json={"unit": "市教育局", "reason": "x",
                                                                    "due_date": "2027-13-01"}).status_code == 422
     assert api.as_("supervisor").post(f"/api/rectifications/{rid}/close", json={"note": "已整改"}).status_code == 200
@@ -82,3 +82,19 @@ def test_rectification_blocks_declaration_until_closed(api, ctx, driver):
     assert api.as_("edu").post("/api/projects", json={"data": data}).status_code == 201
     assert api.as_("supervisor").get("/api/late-filings").status_code == 200
     assert api.as_("edu").get("/api/late-filings").status_code == 403
+
+
+def test_auditor_reads_supervision_and_changes_nothing(api, driver):
+    declared = driver.declare("市教育局", participants=[])
+    item = driver.open_items(declared.project_id)[0]
+    auditor = api.as_("auditor")
+    for url in ("/api/escalations", "/api/warnings", "/api/warnings/summary", "/api/rectifications",
+                "/api/late-filings", f"/api/projects/{declared.project_id}/audit"):
+        assert auditor.get(url).status_code == 200, url
+    refused = auditor.post("/api/rectifications", json={"unit": "市教育局", "reason": "x", "due_date": "2027-01-31"})
+    assert refused.status_code == 403 and refused.json["error"]["message"] == "只有督办人员可以执行此操作"
+    assert auditor.post(f"/api/tasks/{item.id}/extend", json={"working_days": 3, "reason": "x"}).status_code == 403
+    assert auditor.post(f"/api/tasks/{item.id}/pause", json={"reason": "x"}).status_code == 403
+    assert auditor.post(f"/api/tasks/{item.id}/complete", json={"data": {}}).status_code in (403, 404)
+    assert api.as_("supervisor").get("/api/rectifications").status_code == 200
+    assert api.as_("edu").get("/api/escalations").status_code == 403

@@ -20,6 +20,13 @@ UPLOAD = {"type": "object", "properties": {"files": {"type": "array", "items": {
 ISSUES = obj({"issues": {"type": "array", "items": {"type": "object"}}}, extra=True)
 VERSION = obj({"id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"}},
               extra=True)
+INSTANCES = obj({"running": {"type": "integer"}, "total": {"type": "integer"}}, ["running", "total"])
+VERSION_ROW = obj({**VERSION["properties"], "instances": INSTANCES}, extra=True)
+VERSION_DETAIL = obj({**VERSION["properties"], "checksum": {"type": "string"}, "deployed_by": {"type": "string"},
+                      "deployed_at": {"type": "string"},
+                      "files": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "文件名 → 文件内容（BPMN/DMN 源文件）"},
+                      "instances": INSTANCES}, extra=True)
 MAX_BUNDLE_FILES = 50
 
 
@@ -44,10 +51,22 @@ def _bundle() -> dict[str, bytes]:
 
 
 @bp.get("")
-@api("流程版本列表", tag="流程", responses={200: {"type": "array", "items": VERSION}})
+@api("流程版本列表（含各版本运行中/全部实例数）", tag="流程", responses={200: {"type": "array", "items": VERSION_ROW}})
 def list_versions() -> ResponseReturnValue:
     require_designer(auth.actor())
     return jsonify(readers.process_versions(ctx()))
+
+
+@bp.get("/latest")
+@api("主流程的最新版本及其源文件（设计人员；督办只读）", tag="流程", responses={200: VERSION_DETAIL})
+def latest() -> ResponseReturnValue:
+    return jsonify(readers.process_version(ctx(), auth.actor()))
+
+
+@bp.get("/<id:version_id>")
+@api("一个流程版本及其源文件、实例数（设计人员；督办只读）", tag="流程", responses={200: VERSION_DETAIL})
+def get(version_id: int) -> ResponseReturnValue:
+    return jsonify(readers.process_version(ctx(), auth.actor(), version_id))
 
 
 @bp.post("/validate")

@@ -1,7 +1,7 @@
 """Projects: declare, the register of the 项目库 (with CSV), one project's dossier, its audit trail."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, send_file
 from flask.typing import ResponseReturnValue
 
 from service.domain.errors import FieldError, ValidationFailed
@@ -9,7 +9,7 @@ from service.http import auth
 from service.http.app import json_body
 from service.http.spec import api, obj, q
 from service.http.views.common import choice_arg, ctx, int_arg, str_arg
-from service.operations import dossier, projects
+from service.operations import dossier, export, projects
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
 
@@ -17,6 +17,15 @@ FORM_BODY = obj({"data": {"type": "object", "description": "表单数据（JSON 
                 ["data"])
 PROJECT = obj({"id": {"type": "integer"}, "code": {"type": "string"}, "stage": {"type": "string"},
                "status": {"type": "string"}}, extra=True)
+VERSION_REF = obj({"id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"}})
+PROJECT_DETAIL = obj({**PROJECT["properties"], "version": {**VERSION_REF, "nullable": True}}, extra=True)
+IDS = {"type": "array", "items": {"type": "string"}}
+DIAGRAM = obj({"version_id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
+               "bpmn": {"type": "string", "description": "流程版本的主 BPMN 源文件"},
+               "completed": IDS, "active": IDS, "overdue": IDS,
+               "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                          "description": "元素 id → 已完成次数（用户任务按每一轮计）"}},
+              ["version_id", "process_key", "version", "bpmn", "completed", "active", "overdue", "counts"])
 FILTERS = [q("year", {"type": "integer", "minimum": 2000, "maximum": 2100}, "预算年度"),
            q("unit", {"type": "string", "maxLength": 100}, "建设单位"),
            q("stage", {"type": "string", "maxLength": 40}, "阶段"),
@@ -65,7 +74,8 @@ def export_csv() -> ResponseReturnValue:
 
 
 @bp.get("/<id:project_id>")
-@api("项目详情：阶段、当前任务、已办步骤（可见部分）、意见、附件、全部历程", tag="项目", responses={200: PROJECT})
+@api("项目详情：阶段、当前任务、已办步骤（可见部分）、意见、附件、全部历程、流程版本", tag="项目",
+     responses={200: PROJECT_DETAIL})
 def get(project_id: int) -> ResponseReturnValue:
     return jsonify(dossier.project_detail(ctx(), project_id, auth.actor()))
 
@@ -75,3 +85,18 @@ def get(project_id: int) -> ResponseReturnValue:
      responses={200: obj({"verified": {"type": "boolean"}, "records": {"type": "array"}}, extra=True)})
 def audit_trail(project_id: int) -> ResponseReturnValue:
     return jsonify(dossier.audit_trail(ctx(), project_id, auth.actor()))
+
+
+@bp.get("/<id:project_id>/diagram")
+@api("项目流程图：流程版本的 BPMN 源文件及已完成、进行中、逾期的元素", tag="项目", responses={200: DIAGRAM})
+def diagram(project_id: int) -> ResponseReturnValue:
+    return jsonify(dossier.diagram(ctx(), project_id, auth.actor()))
+
+
+@bp.get("/<id:project_id>/export.zip")
+@api("导出项目电子档案（第十六条）ZIP：summary.html、steps.json、audit.json/csv、附件、manifest.json", tag="项目",
+     produces="application/zip", responses={200: {"type": "string", "format": "binary"}})
+def export_zip(project_id: int) -> ResponseReturnValue:
+    archive, code = export.export_zip(ctx(), project_id, auth.actor())
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=f"{code}.zip",
+                     max_age=0)

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.access import require_supervisor
+from service.domain.access import require_overseer, require_supervisor
 from service.domain.errors import FieldError, Forbidden, ValidationFailed
+from service.domain.visibility import reads_everything
 from service.http import auth
 from service.http.app import json_body
 from service.http.spec import api, obj, q
@@ -29,7 +30,10 @@ def _iso(value: Any) -> Any:
 
 
 def _row(obj_: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: _iso(getattr(obj_, f)) for f in fields}
+    out = {f: _iso(getattr(obj_, f)) for f in fields}
+    if hasattr(obj_, "unit"):
+        out["unit"] = obj_.unit.name
+    return out
 
 
 def _text(body: dict[str, Any], name: str, label: str) -> str:
@@ -76,7 +80,7 @@ def read_notification(notification_id: int) -> ResponseReturnValue:
      query=[q("unit", {"type": "string", "maxLength": 100}), q("stage", {"type": "string", "maxLength": 40}),
             q("min_level", {"type": "integer", "minimum": 1, "maximum": 9})], responses=LIST)
 def list_escalations() -> ResponseReturnValue:
-    require_supervisor(auth.actor())
+    require_overseer(auth.actor())
     rows = notifications.escalations(ctx(), unit=str_arg("unit"), stage=str_arg("stage", 40),
                                      min_level=int_arg("min_level", minimum=1, maximum=9, default=1) or 1)
     return jsonify([_row(n, NOTIFICATION_FIELDS) for n in rows])
@@ -93,7 +97,7 @@ def _warning_view(w: Any) -> dict[str, Any]:
 def list_warnings() -> ResponseReturnValue:
     actor = auth.actor()
     unit = str_arg("unit")
-    if not actor.roles & {"supervisor", "admin", "system"}:
+    if not reads_everything(actor):
         if actor.unit is None:
             raise Forbidden("当前角色不能查看预警")
         if unit not in (None, actor.unit):
@@ -107,7 +111,7 @@ def list_warnings() -> ResponseReturnValue:
 @api("督办看板：按单位或阶段统计黄牌、红牌数", tag="督办",
      query=[q("by", {"type": "string", "enum": ["unit", "stage"]})], responses={200: {"type": "object"}})
 def warnings_summary() -> ResponseReturnValue:
-    require_supervisor(auth.actor())
+    require_overseer(auth.actor())
     return jsonify(warnings.summary(ctx(), by=choice_arg("by", ("unit", "stage"), "unit")))
 
 
@@ -151,7 +155,7 @@ RECT_FIELDS = ("id", "unit_id", "reason", "article", "opened_by", "opened_at", "
 @api("逾期的法定备案（第十二、十五、二十四、二十五条），记在单位名下", tag="督办",
      query=[q("unit", {"type": "string", "maxLength": 100}), q("open_only", {"type": "boolean"})], responses=LIST)
 def list_late_filings() -> ResponseReturnValue:
-    require_supervisor(auth.actor())
+    require_overseer(auth.actor())
     rows = late_filings.list_late(ctx(), unit=str_arg("unit"), open_only=bool_arg("open_only"))
     return jsonify([_row(r, LATE_FIELDS) for r in rows])
 
@@ -160,7 +164,7 @@ def list_late_filings() -> ResponseReturnValue:
 @api("整改记录（第二十七条：整改完成前该单位不得申报）", tag="督办",
      query=[q("unit", {"type": "string", "maxLength": 100}), q("open_only", {"type": "boolean"})], responses=LIST)
 def list_rectifications() -> ResponseReturnValue:
-    require_supervisor(auth.actor())
+    require_overseer(auth.actor())
     rows = organisation.list_rectifications(ctx(), unit=str_arg("unit"), open_only=bool_arg("open_only"))
     return jsonify([_row(r, RECT_FIELDS) for r in rows])
 

@@ -16,6 +16,11 @@ bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
 TASK = obj({"id": {"type": "integer"}, "title": {"type": "string"}, "unit": {"type": "string"},
             "state": {"type": "string"}, "due_date": {"type": "string", "nullable": True}}, extra=True)
+INBOX_ROW = obj({**TASK["properties"],
+                 "working_days_left": {"type": "integer", "nullable": True,
+                                       "description": "距期限的法定工作日数（逾期为负，无期限为 null）"},
+                 "warning": {"type": "string", "enum": ["yellow", "red"], "nullable": True,
+                             "description": "黄牌/红牌预警（正常为 null）"}}, extra=True)
 USER_BODY = obj({"user": {"type": "string", "minLength": 1, "maxLength": 100}}, ["user"])
 OK = obj({"ok": {"type": "boolean"}}, extra=True)
 
@@ -37,7 +42,7 @@ def _string(name: str, max_length: int) -> str:
             q("sort", {"type": "string", "enum": ["due", "-due", "created"]}, "due 期限最近在前"),
             q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
             q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000})],
-     responses={200: {"type": "array", "items": TASK}})
+     responses={200: {"type": "array", "items": INBOX_ROW}})
 def inbox() -> ResponseReturnValue:
     return jsonify(readers.inbox(
         ctx(), auth.actor(), stage=str_arg("stage", 40), project_id=int_arg("project_id", minimum=1),

@@ -1,0 +1,34 @@
+"""Demo projects for `govflow serve --demo`: a few declarations left at different steps, so every
+demo login finds work in its inbox and the register, project pages and diagrams have content.
+Each step runs through the service layer exactly as a department would do it."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from service.operations.context import Govflow
+from service.scenario import Driver
+from service.storage.models import Project
+
+# (unit, project name, participants, task to stop at: the step left open for the demo logins)
+DEMO_PROJECTS: list[tuple[str, str, list[str], str | None]] = [
+    ("市教育局", "东营市智慧教育公共服务平台", ["市民政局"], "review_bigdata"),
+    ("市卫生健康委员会", "全民健康信息平台升级改造", [], None),
+    ("市自然资源和规划局", "国土空间基础信息平台运维", [], "write_plan"),
+    ("市民政局", "养老服务综合监管系统", [], "submit_budget"),
+]
+
+
+def seed(ctx: Govflow, budget_year: int | None = None) -> int:
+    """Declares the demo projects once (nothing happens when projects exist); returns how many."""
+    with ctx.db.session() as s:
+        if s.scalar(select(func.count()).select_from(Project)):
+            return 0
+    year = budget_year or dt.date.today().year + 1
+    driver = Driver(ctx)
+    for unit, name, participants, until in DEMO_PROJECTS:
+        declared = driver.declare(unit, project_name=name, budget_year=year, participants=participants)
+        if until is not None:
+            driver.run(declared.project_id, until=until)
+    return len(DEMO_PROJECTS)

@@ -1,0 +1,161 @@
+"""Page routes. Each page names the roles that may open it; data access is decided by /api."""
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask.typing import ResponseReturnValue
+
+from service.domain.access import WORKER_ROLES
+from service.operations import identity
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+VENDOR = Path(__file__).parent / "static" / "vendor"
+
+# (label, path, roles that see the link); the first link a user may see is their home page.
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("我的待办", "/inbox", WORKER_ROLES),
+    ("督办看板", "/dashboard", frozenset({"supervisor", "auditor", "admin"})),
+    ("流程设计", "/designer", frozenset({"designer", "admin"})),
+    ("项目库", "/projects", WORKER_ROLES | {"supervisor", "auditor", "admin", "designer"}),
+    ("申报项目", "/projects/new", frozenset({"department", "leader"})),
+    ("消息", "/notifications", WORKER_ROLES | {"supervisor"}),
+    ("工作日历", "/admin/calendar", frozenset({"admin", "designer", "supervisor", "auditor"})),
+]
+DESIGNERS = frozenset({"designer", "admin"})
+SUPERVISORS = frozenset({"supervisor", "auditor", "admin"})
+SIGNED_IN: frozenset[str] = frozenset()  # any signed-in user
+
+
+def _user() -> Any:
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    return identity.get_user(current_app.extensions["govflow"], int(user_id))
+
+
+def csrf_token() -> str:
+    """The session's token for /api writes made with the session cookie (service.http.auth checks it)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def page(roles: frozenset[str]) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
+    """Signed-in users with one of `roles` (any role when empty); others go to the login page or get 403."""
+
+    def wrap(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+        @wraps(view)
+        def guarded(**kwargs: Any) -> ResponseReturnValue:
+            user = _user()
+            if user is None:
+                return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/?=&"))
+            if roles and not (set(user.roles) & roles):
+                return render_template("forbidden.html", **_globals(user)), 403
+            return view(user=user, **kwargs)
+
+        return guarded
+
+    return wrap
+
+
+def _globals(user: Any) -> dict[str, Any]:
+    roles = set(user.roles) if user is not None else set()
+    nav = [(label, path) for label, path, who in NAV if roles & who]
+    return {"user": user, "nav": nav, "csrf": csrf_token() if user is not None else "",
+            "vendor_missing": not (VENDOR / "versions.json").exists(), "active": request.path}
+
+
+def render(template: str, user: Any, *, page_data: dict[str, Any] | None = None, **context: Any) -> str:
+    """`page_data` reaches the page's script as JSON (<script id="page-data">), never as markup."""
+    text = json.dumps(page_data or {}, ensure_ascii=False).replace("<", "\\u003c")
+    return render_template(template, **_globals(user), **context, page_data=text)
+
+
+def home_for(user: Any) -> str:
+    roles = set(user.roles)
+    for _, path, who in NAV:
+        if roles & who:
+            return path
+    return "/projects"
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    user = _user()
+    return redirect(home_for(user) if user is not None else "/login")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    return redirect("/static/favicon.svg", code=301)
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
+    target = request.args.get("next", "")
+    # Only local paths: an open redirect would let a phishing link land users elsewhere after login.
+    if not target.startswith("/") or target.startswith("//"):
+        target = ""
+    return render_template("login.html", **_globals(None), next=target,
+                           oidc=current_app.config.get("OIDC") is not None)
+
+
+@bp.get("/logout")
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect("/login")
+
+
+@bp.get("/home")
+@page(SIGNED_IN)
+def home(user: Any) -> ResponseReturnValue:
+    return redirect(home_for(user))
+
+
+def _simple(path: str, template: str, roles: frozenset[str], title: str, endpoint: str) -> None:
+    def view(user: Any, **kwargs: Any) -> ResponseReturnValue:
+        return render(template, user, title=title, page_data=kwargs)
+
+    view.__name__ = endpoint
+    bp.add_url_rule(path, endpoint, page(roles)(view))
+
+
+# Pages: (path, template, roles, title). Templates live in templates/, scripts in static/js/pages/.
+PAGES: list[tuple[str, str, frozenset[str], str]] = [
+    ("/inbox", "inbox.html", SIGNED_IN, "我的待办"),
+    ("/tasks/<id:task_id>", "task.html", SIGNED_IN, "办理任务"),
+    ("/projects", "projects.html", SIGNED_IN, "项目库"),
+    ("/projects/new", "declare.html", frozenset({"department", "leader"}), "申报项目"),
+    ("/projects/<id:project_id>", "project.html", SIGNED_IN, "项目详情"),
+    ("/notifications", "notifications.html", SIGNED_IN, "消息"),
+    ("/dashboard", "dashboard.html", SUPERVISORS, "督办看板"),
+    ("/designer", "designer.html", DESIGNERS, "流程设计"),
+    ("/designer/modeler", "modeler.html", DESIGNERS, "流程建模"),
+    ("/designer/dmn", "dmn.html", DESIGNERS, "决策表"),
+    ("/designer/forms", "forms.html", DESIGNERS, "表单设计"),
+    ("/admin/calendar", "calendar.html", frozenset({"admin", "designer", "supervisor", "auditor"}), "工作日历"),
+]
+
+
+def _register_pages() -> None:
+    for path, template, roles, title in PAGES:
+        endpoint = "page_" + template.removesuffix(".html")
+        if (Path(__file__).parent / "templates" / template).exists():
+            _simple(path, template, roles, title, endpoint)
+
+
+_register_pages()
+
+
+def error_page(status: int, message: str) -> ResponseReturnValue:
+    """HTML errors for page paths (service.http.errors answers JSON under /api)."""
+    return render_template("error.html", **_globals(_user()), status=status, message=message), status

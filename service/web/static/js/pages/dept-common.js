@@ -1,0 +1,155 @@
+// Shared by the department pages: who is signed in, the project history as a timeline, dialogs.
+import { fmtDate, fmtTime, h } from "../api.js";
+
+export const WORKER_ROLES = ["department", "leader", "reviewer"];
+
+export function currentUser() {
+  const node = document.getElementById("me");
+  const me = node ? JSON.parse(node.textContent || "{}") : {};
+  me.roles = me.roles || [];
+  me.isWorker = me.roles.some((r) => WORKER_ROLES.includes(r));
+  me.readsAll = me.roles.some((r) => ["supervisor", "admin"].includes(r));
+  return me;
+}
+
+// A message to show on the next page (a toast does not survive navigation).
+export function flash(message) {
+  try { sessionStorage.setItem("gf-flash", message); } catch { /* private mode */ }
+}
+
+export function takeFlash() {
+  try {
+    const m = sessionStorage.getItem("gf-flash");
+    sessionStorage.removeItem("gf-flash");
+    return m;
+  } catch {
+    return null;
+  }
+}
+
+const ACTIONS = {
+  project_declared: "申报项目",
+  task_completed: "办结",
+  task_sent_back: "退回",
+  task_withdrawn: "流程撤回",
+  task_claimed: "认领",
+  task_unclaimed: "取消认领",
+  task_reassigned: "转办",
+  task_delegated: "委派",
+  task_delegation_returned: "委派交回",
+  opinion_added: "填写意见",
+  attachment_added: "上传附件",
+  annual_list_approved: "年度清单批准",
+  process_ended: "流程结束",
+  clock_paused: "补正暂停计时",
+  clock_resumed: "恢复计时",
+  deadline_extended: "延期",
+  deadline_recomputed: "期限重算",
+  rectification_opened: "整改开始",
+  rectification_closed: "整改完成",
+};
+
+export const actionLabel = (action) => ACTIONS[action] || action;
+
+// Task id → title, from whatever the project reports (history and task rows).
+export function taskTitles(project) {
+  const titles = {};
+  for (const r of project.history || []) if (r.detail && r.detail.task && r.detail.title) titles[r.detail.task] = r.detail.title;
+  for (const t of [...(project.completed_steps || []), ...(project.current_tasks || [])]) titles[t.task] = t.title;
+  return titles;
+}
+
+// The project's history as a timeline: declared, each completed step (who, when, opinion, round),
+// sends-back with their reason, opinions, hand-overs. Task openings are left out (the current
+// tasks are listed separately) to keep it readable.
+export function historyTimeline(project, { limit = 0, newestFirst = false } = {}) {
+  const titles = taskTitles(project);
+  const rounds = {};
+  for (const t of [...(project.completed_steps || []), ...(project.current_tasks || [])]) rounds[t.id] = t.round;
+  const shown = new Set(["project_declared", "task_completed", "task_sent_back", "opinion_added", "task_reassigned",
+    "task_delegated", "task_delegation_returned", "annual_list_approved", "process_ended", "deadline_extended",
+    "clock_paused", "clock_resumed", "rectification_opened", "rectification_closed", "task_withdrawn"]);
+  let rows = (project.history || []).filter((r) => shown.has(r.action));
+  if (newestFirst) rows = rows.slice().reverse();
+  if (limit) rows = rows.slice(0, limit);
+  if (!rows.length) return h("p", { class: "muted" }, "暂无办理记录");
+  return h("ol", { class: "timeline" }, rows.map((r) => {
+    const d = r.detail || {};
+    const title = d.title || titles[d.task] || "";
+    const round = r.work_item_id && rounds[r.work_item_id] > 1 ? ` · 第${rounds[r.work_item_id]}轮` : "";
+    let what;
+    let extra = null;
+    switch (r.action) {
+      case "project_declared":
+        what = `申报项目${d.code ? ` ${d.code}` : ""}`;
+        extra = d.process_version ? h("div", { class: "values" }, `流程版本 v${d.process_version}`) : null;
+        break;
+      case "task_completed":
+        what = `${title}${round}`;
+        extra = d.opinion ? h("div", { class: "opinion" }, d.opinion) : null;
+        break;
+      case "task_sent_back":
+        what = `${title || "任务"}：退回到“${titles[d.to] || d.to}”`;
+        extra = d.reason ? h("div", { class: "opinion" }, `退回理由：${d.reason}`) : null;
+        break;
+      case "opinion_added":
+        what = `意见（${title}）`;
+        extra = d.text ? h("div", { class: "opinion" }, d.text) : null;
+        break;
+      case "task_reassigned":
+      case "task_delegated":
+      case "task_delegation_returned":
+        what = `${title}：${actionLabel(r.action)}${d.to ? `给 ${d.to}` : ""}`;
+        break;
+      default:
+        what = `${actionLabel(r.action)}${title ? `：${title}` : ""}`;
+    }
+    const cls = r.action === "task_sent_back" ? "overdue" : "";
+    return h("li", { class: cls, dataset: { action: r.action } },
+      h("div", {}, h("span", { class: "what" }, what),
+        d.unit ? h("span", { class: "tl-unit" }, d.unit) : null,
+        d.late ? h("span", { class: "badge red", style: "margin-left:6px" }, "逾期办结") : null),
+      h("div", { class: "when" }, `${fmtTime(r.at)} · ${r.actor}`),
+      extra);
+  }));
+}
+
+export function dueText(task, daysLeft) {
+  if (!task.due_date) return "无期限";
+  let text = fmtDate(task.due_date) + (task.due_provisional ? "（预估）" : "");
+  if (daysLeft !== undefined && daysLeft !== null) {
+    text += daysLeft < 0 ? `，已逾期 ${-daysLeft} 个工作日` : daysLeft === 0 ? "，今天到期" : `，剩余 ${daysLeft} 个工作日`;
+  }
+  return text;
+}
+
+// A modal dialog: fields are nodes; resolve(values) on 确定 unless validate() returns a message.
+export function openDialog({ title, body, okText = "确定", danger = false, onOk }) {
+  const error = h("p", { class: "form-error", hidden: true, role: "alert" });
+  const ok = h("button", { type: "submit", class: danger ? "danger" : "primary" }, okText);
+  const cancel = h("button", { type: "button" }, "取消");
+  const form = h("form", { method: "dialog" }, h("h2", {}, title), body, error, h("div", { class: "actions" }, ok, cancel));
+  const dialog = h("dialog", { class: "gf-dialog" }, form);
+  document.body.append(dialog);
+  const close = () => { dialog.close(); dialog.remove(); };
+  cancel.addEventListener("click", close);
+  dialog.addEventListener("cancel", () => dialog.remove());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    ok.disabled = true;
+    try {
+      const message = await onOk();
+      if (message) {
+        error.textContent = message;
+        error.hidden = false;
+      } else {
+        close();
+      }
+    } finally {
+      ok.disabled = false;
+    }
+  });
+  dialog.showModal();
+  return dialog;
+}

@@ -1,0 +1,59 @@
+// 消息: the unit's in-app reminders and escalations; marking them read.
+import { api, fail, fmtTime, h } from "../api.js";
+
+const list = document.getElementById("messages");
+const count = document.getElementById("msg-count");
+const unread = document.getElementById("f-unread");
+const kind = document.getElementById("f-kind");
+const readAll = document.getElementById("read-all");
+const KINDS = { remind_before: "办理提醒", remind_due: "到期提醒", escalation: "督办", late_filing: "逾期备案" };
+const LEVELS = { 1: "一级督办", 2: "二级督办", 3: "三级督办" };
+
+let rows = [];
+
+async function markRead(ids) {
+  try {
+    for (const id of ids) await api.post(`/api/notifications/${id}/read`);
+  } catch (e) { fail(e); }
+  await load();
+}
+
+function render() {
+  const unreadRows = rows.filter((n) => !n.read_at);
+  count.textContent = rows.length ? `共 ${rows.length} 条，未读 ${unreadRows.length} 条` : "";
+  readAll.hidden = unreadRows.length === 0;
+  if (!rows.length) {
+    list.replaceChildren(h("p", { class: "empty" }, unread.value ? "没有未读消息" : "暂无消息"));
+    return;
+  }
+  list.replaceChildren(...rows.map((n) => h("article", { class: `msg${n.read_at ? "" : " unread"}`, dataset: { id: n.id } },
+    h("div", { class: "msg-head" },
+      h("span", {},
+        h("span", { class: `badge ${n.kind === "escalation" ? "red" : "yellow"}`, style: "margin-right:8px" },
+          n.kind === "escalation" ? (LEVELS[n.level] || "督办") : (KINDS[n.kind] || n.kind)),
+        h("span", { class: "msg-subject" }, n.subject)),
+      h("span", { class: "muted" }, fmtTime(n.created_at))),
+    n.body ? h("div", { class: "msg-body" }, n.body) : null,
+    h("div", { class: "msg-foot" },
+      n.work_item_id ? h("a", { href: `/tasks/${n.work_item_id}` }, "办理任务") : null,
+      n.project_id ? h("a", { href: `/projects/${n.project_id}` }, "查看项目") : null,
+      n.read_at ? h("span", { class: "muted" }, `已读 · ${n.read_by || ""} ${fmtTime(n.read_at)}`)
+        : h("button", { type: "button", class: "mark-read", onclick: () => markRead([n.id]) }, "标为已读")))));
+}
+
+async function load() {
+  const q = new URLSearchParams();
+  if (unread.value) q.set("unread", "true");
+  if (kind.value) q.set("kind", kind.value);
+  try {
+    rows = await api.get(`/api/notifications${q.toString() ? "?" + q : ""}`);
+    render();
+  } catch (e) {
+    list.replaceChildren(h("p", { class: "empty" }, e.display || String(e)));
+  }
+}
+
+unread.addEventListener("change", load);
+kind.addEventListener("change", load);
+readAll.addEventListener("click", () => markRead(rows.filter((n) => !n.read_at).map((n) => n.id)));
+load();

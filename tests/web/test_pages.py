@@ -1,0 +1,54 @@
+"""Page routes without a browser: who may open which page, where each role lands, and that a page
+never leaks into the JSON error format of /api (or the other way round)."""
+from __future__ import annotations
+
+import pytest
+
+from service.http.app import create_app
+from service.operations import identity
+from service.web.pages import PAGES
+
+HOMES = {"edu": "/inbox", "bigdata": "/inbox", "supervisor": "/dashboard", "auditor": "/dashboard",
+         "designer": "/designer", "admin": "/dashboard"}
+
+
+@pytest.fixture
+def client(web_ctx):  # type: ignore[no-untyped-def]
+    return create_app(web_ctx, secret_key="pages").test_client()
+
+
+def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/auth/login", json={"username": username, "password": identity.DEMO_PASSWORD})
+    assert r.status_code == 200
+
+
+def test_every_page_asks_for_a_login_and_keeps_the_target(client):
+    for path, *_ in PAGES:
+        url = path.replace("<id:task_id>", "1").replace("<id:project_id>", "1")
+        r = client.get(url)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=" + url), url
+
+
+@pytest.mark.parametrize("username", sorted(HOMES))
+def test_each_role_lands_on_its_home_and_sees_only_its_pages(client, username):
+    login(client, username)
+    assert client.get("/").headers["Location"] == HOMES[username]
+    user_roles = set(next(roles for name, _, roles, _ in identity.DEMO_USERS if name == username))
+    for path, _, roles, _ in PAGES:
+        url = path.replace("<id:task_id>", "1").replace("<id:project_id>", "1")
+        status = client.get(url).status_code
+        assert status == (200 if not roles or roles & user_roles else 403), (username, url, status)
+
+
+def test_errors_are_pages_for_pages_and_json_for_the_api(client):
+    login(client, "edu")
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html" and "页面不存在" in page.text
+    api = client.get("/api/no-such-endpoint")
+    assert api.status_code == 404 and api.is_json
+
+
+def test_login_page_refuses_to_redirect_off_site(client):
+    page = client.get("/login?next=//evil.example/x")
+    assert 'data-next=""' in page.text
+    assert 'data-next="/inbox"' in client.get("/login?next=/inbox").text
