@@ -43,8 +43,9 @@ def compose(cfg: ChannelSettings, *, item: WorkItem, project: Project, unit_name
         f"任务：{item.title}（{item.stage}）",
         f"办理单位：{unit_name}",
         f"办理时限：{due}（北京时间当日 24 时前）",
-        f"已逾期：{overdue_days} 个工作日",
     ]
+    if overdue_days > 0:  # a reminder is sent before the due day ends: nothing to say about lateness
+        lines.append(f"已逾期：{overdue_days} 个工作日")
     if article:
         lines.append(f"依据：《东营市市级政务数字化项目管理办法》{article}")
     lines += [f"办理链接：{link}", "", "本邮件由东营市政务数字化项目管理系统自动发送，请勿回复。"]

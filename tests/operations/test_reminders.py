@@ -72,6 +72,7 @@ def test_reminder_before_due_and_on_due_day_in_app_and_by_mail(ctx, driver):
     inbox = notifications.inbox(ctx, worker(unit), unread_only=True)
     assert [n.kind for n in inbox] == ["remind_due", "remind_before"]
     assert "今日（2026-04-29）到期" in inbox[0].subject and "https://govflow.example/tasks/" in inbox[0].body
+    assert "已逾期" not in inbox[0].body  # a reminder is not about lateness
     notifications.mark_read(ctx, inbox[0].id, worker(unit))
     assert len(notifications.inbox(ctx, worker(unit), unread_only=True)) == 1
     with ctx.db.session() as s:
