@@ -1,6 +1,7 @@
 """Page routes. Each page names the roles that may open it; data access is decided by /api."""
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from collections.abc import Callable
@@ -103,16 +104,20 @@ def favicon() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     target = request.args.get("next", "")
     # Only local paths: an open redirect would let a phishing link land users elsewhere after login.
-    if not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" like "//host", so a backslash is refused too.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = ""
     return render_template("login.html", **_globals(None), next=target,
                            oidc=current_app.config.get("OIDC") is not None)
 
 
-@bp.get("/logout")
+@bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
-    return redirect("/login")
+    # A POST with the session's token: a link or image on another site cannot sign users out.
+    sent = request.form.get("csrf", "")
+    if session.get("csrf") and hmac.compare_digest(sent, str(session["csrf"])):
+        session.clear()
+    return redirect("/login" if "user_id" not in session else "/home")
 
 
 @bp.get("/home")
@@ -148,9 +153,7 @@ PAGES: list[tuple[str, str, frozenset[str], str]] = [
 
 def _register_pages() -> None:
     for path, template, roles, title in PAGES:
-        endpoint = "page_" + template.removesuffix(".html")
-        if (Path(__file__).parent / "templates" / template).exists():
-            _simple(path, template, roles, title, endpoint)
+        _simple(path, template, roles, title, "page_" + template.removesuffix(".html"))
 
 
 _register_pages()

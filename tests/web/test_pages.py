@@ -49,6 +49,16 @@ def test_errors_are_pages_for_pages_and_json_for_the_api(client):
 
 
 def test_login_page_refuses_to_redirect_off_site(client):
-    page = client.get("/login?next=//evil.example/x")
-    assert 'data-next=""' in page.text
+    for target in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):
+        assert 'data-next=""' in client.get("/login", query_string={"next": target}).text, target
     assert 'data-next="/inbox"' in client.get("/login?next=/inbox").text
+
+
+def test_logout_is_a_post_with_the_session_token(client):
+    login(client, "edu")
+    token = client.get("/inbox").text.split('name="csrf-token" content="')[1].split('"')[0]
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout", data={"csrf": "forged"}).headers["Location"] == "/home"
+    assert client.get("/inbox").status_code == 200  # still signed in
+    assert client.post("/logout", data={"csrf": token}).headers["Location"] == "/login"
+    assert client.get("/inbox").status_code == 302
