@@ -103,7 +103,8 @@ def test_redis_down_service_keeps_working_and_backlog_drains(wctx, smtp_sink, re
     time.sleep(2.0)
     assert sink.messages == []
     redis_server.start()
-    assert wait_for(lambda: len(sink.ids()) >= 3, 60), (celery_procs.log("beat")[-2000:], delivery_states(wctx))
+    assert wait_for(lambda: len(sink.ids()) >= 3, 60), (celery_procs.log("beat")[-1500:],
+                                                         celery_procs.log("worker")[-4000:], delivery_states(wctx))
     time.sleep(1.0)
     assert len(sink.messages) == 3 and delivery_states(wctx) == {"sent": 3}
 
