@@ -69,7 +69,6 @@ from service.operations import (  # noqa: E402
     export,
     identity,
     organisation,
-    processes,
     readers,
     reminders,
     task_actions,
@@ -79,10 +78,9 @@ from service.operations.context import Govflow  # noqa: E402
 from service.scenario import Driver, worker  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 from service.storage.models import Base, utcnow  # noqa: E402
+from tests.conftest import YEAR, make_ctx  # noqa: E402
 
-OPERATOR = Actor("bench", None, frozenset({"admin", "system"}))
 GOV = Actor("市政府", "市政府", frozenset({"leader"}))
-YEAR = 2027
 EDU = "市教育局"
 DEPARTMENTS = [name for _, name in organisation.DEMO_DEPARTMENTS]
 # The 市教育局 (建设单位) steps the current projects are left on; the first two come before the annual list.
@@ -98,10 +96,7 @@ PERIOD_DAYS = 90
 
 def setup(url: str) -> Govflow:
     upgrade(url)
-    ctx = Govflow(Settings(database_url=url, processes_dir=ROOT / "processes", forms_dir=ROOT / "forms"))
-    organisation.ensure_units(ctx)
-    processes.deploy(ctx, processes.bundle_from_directory(ROOT / "processes"), OPERATOR)
-    organisation.set_window(ctx, YEAR, dt.date(2000, 1, 1), dt.date(2100, 1, 1), OPERATOR)
+    ctx = make_ctx(url)  # the tests' fixture: units, processes/, YEAR's declaration window
     identity.seed_demo_users(ctx)
     return ctx
 

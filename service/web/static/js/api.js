@@ -106,8 +106,13 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
 }
 
+// What to tell the user about any error, ours or the browser's.
+export function describe(error) {
+  return error instanceof ApiError ? error.display : String(error);
+}
+
 export function fail(error) {
-  toast(error instanceof ApiError ? error.display : String(error), "error");
+  toast(describe(error), "error");
 }
 
 const pad = (n) => String(n).padStart(2, "0");

@@ -1,7 +1,7 @@
 // 工作日历: a year's working days as the deadline counting sees them (GET /api/calendar/{year}),
 // where the year's data comes from, and for admins loading the State Council's arrangement
 // (PUT /api/calendar/{year}, the format of docs/calendar-file-format.md).
-import { api, ApiError, h } from "../api.js";
+import { api, describe as errorText, h } from "../api.js";
 
 const root = document.getElementById("calendar-root");
 const isAdmin = root?.dataset.admin === "1";
@@ -24,9 +24,6 @@ function beijingToday() {
   return { year: bj.getUTCFullYear(), iso: iso(bj.getUTCFullYear(), bj.getUTCMonth(), bj.getUTCDate()) };
 }
 
-function errorText(e) {
-  return e instanceof ApiError ? e.display : String(e);
-}
 
 const basisBox = document.getElementById("cal-basis");
 const months = document.getElementById("cal-months");

@@ -1,7 +1,7 @@
 // 督办看板: period statistics and charts, the overdue / escalated task list with 延期 and 补正,
 // late statutory filings and 整改 (第二十七条). Every figure comes from /api; the page computes
 // nothing the server already knows (working days overdue, levels, rates).
-import { api, ApiError, h, toast, fmtDate, fmtTime, WARNING_LABELS } from "../api.js";
+import { api, describe as errorText, h, toast, fmtDate, fmtTime, WARNING_LABELS } from "../api.js";
 
 const root = document.getElementById("dashboard-root");
 const canWrite = root?.dataset.canWrite === "1";
@@ -37,9 +37,6 @@ function beijingToday() {
 const isoDay = (d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 const addDays = (d, n) => new Date(d.getTime() + n * 86400000);
 
-function errorText(e) {
-  return e instanceof ApiError ? e.display : String(e);
-}
 
 function showError(el, e) {
   el.textContent = errorText(e);

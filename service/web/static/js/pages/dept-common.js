@@ -8,7 +8,8 @@ export function currentUser() {
   const me = node ? JSON.parse(node.textContent || "{}") : {};
   me.roles = me.roles || [];
   me.isWorker = me.roles.some((r) => WORKER_ROLES.includes(r));
-  me.readsAll = me.roles.some((r) => ["supervisor", "admin"].includes(r));
+  // service.domain.visibility.READ_ALL_ROLES: 督办, 审计 and admins read every unit's work.
+  me.readsAll = me.roles.some((r) => ["supervisor", "auditor", "admin"].includes(r));
   return me;
 }
 

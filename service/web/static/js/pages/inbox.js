@@ -1,10 +1,9 @@
 // 我的待办: the open tasks of the user's unit, with deadlines in working days and 黄牌/红牌.
 import { api, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
-import { takeFlash } from "./dept-common.js";
+import { currentUser, takeFlash } from "./dept-common.js";
 
-const me = JSON.parse(document.getElementById("me").textContent || "{}");
-const WORKER = ["department", "leader", "reviewer"];
-const isWorker = (me.roles || []).some((r) => WORKER.includes(r));
+const me = currentUser();
+const isWorker = me.isWorker;
 
 const tbody = document.querySelector("#inbox tbody");
 const count = document.getElementById("inbox-count");
