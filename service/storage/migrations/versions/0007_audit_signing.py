@@ -1,0 +1,23 @@
+"""keyed audit records and signed checkpoints
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 10:46:00.000000
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
