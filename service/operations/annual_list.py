@@ -13,6 +13,7 @@ from service.domain.access import Actor, require_list_approver
 from service.domain.errors import Conflict, FieldError, ValidationFailed
 from service.operations import audit, progress
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import AnnualList, ProcessInstance, Project, utcnow
 
 MESSAGE = "annual_list_approved"
@@ -35,11 +36,16 @@ def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor
     touched = []
     try:
         with ctx.db.session() as s:
+            # One approval per year at a time; then every waiting project, in id order (locks).
+            locks.named(s, f"annual_list:{budget_year}")
             if s.get(AnnualList, budget_year) is not None:
                 raise Conflict(f"{budget_year} 年度项目清单已批准，不能重复批准", article="第七条(五)")
+            waiting_of_year = (select(ProcessInstance.project_id).where(
+                ProcessInstance.waiting_message == MESSAGE, ProcessInstance.correlation_key == str(budget_year)))
+            locks.projects(s, s.scalars(waiting_of_year))
             waiting = list(s.scalars(select(ProcessInstance).where(
                 ProcessInstance.waiting_message == MESSAGE, ProcessInstance.correlation_key == str(budget_year))
-                .order_by(ProcessInstance.id)))
+                .order_by(ProcessInstance.id).execution_options(populate_existing=True)))
             waiting_projects = {i.project_id for i in waiting}
             missing = [pid for pid in approved if pid not in waiting_projects]
             if missing:

@@ -19,6 +19,7 @@ from service.domain.visibility import can_see_dossier
 from service.operations import audit
 from service.operations.context import Govflow
 from service.operations.dossier import _involved, attachment_view
+from service.storage import locks
 from service.storage.models import Attachment, Project, WorkItem, utcnow
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -91,8 +92,9 @@ def upload(ctx: Govflow, project_id: int, filename: str, stream: IO[bytes], cont
     if size == 0:
         raise ValidationFailed([FieldError("file", "附件：不能为空文件")])
     with ctx.db.session() as s:
-        project = s.get(Project, project_id)
-        assert project is not None
+        project = locks.project(s, project_id)  # the project's audit chain grows: its writers queue
+        if project is None:
+            raise NotFound("项目不存在")
         row = Attachment(project_id=project_id, work_item_id=work_item_id, filename=name,
                          content_type=(content_type or "application/octet-stream")[:100], size=size, sha256=sha,
                          unit_id=None, uploaded_by=actor.user, uploaded_at=utcnow())

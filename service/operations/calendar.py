@@ -12,6 +12,7 @@ from service.domain.calendar import parse_year_file
 from service.domain.deadlines import compute_due
 from service.operations import audit, clocks
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import CalendarYear, ProcessInstance, Project, WorkItem, utcnow
 
 
@@ -29,6 +30,11 @@ def load_year(ctx: Govflow, text: str, actor: Actor) -> CalendarLoaded:
     now = utcnow()
     recomputed = still = 0
     with ctx.db.session() as s:
+        # Two loads of one year queue (the row may not exist yet); then the projects whose deadlines
+        # move, in id order, as every writer of a project does (service.storage.locks).
+        locks.named(s, f"calendar_year:{arrangement.year}")
+        locks.projects(s, s.scalars(select(WorkItem.project_id).where(
+            WorkItem.state == "open", WorkItem.due_provisional.is_(True)).distinct()))
         row = s.get(CalendarYear, arrangement.year)
         if row is None:
             s.add(CalendarYear(year=arrangement.year, payload=payload, loaded_by=actor.user, loaded_at=now))

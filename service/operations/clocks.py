@@ -28,6 +28,7 @@ from service.domain.deadlines import LOCAL_TZ, Due, local_date
 from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation, ValidationFailed
 from service.operations import audit
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import Project, WorkItem, WorkItemClock, utcnow
 
 DEFAULT_REMIND_DAYS = 2
@@ -128,13 +129,13 @@ def _set_due(item: WorkItem, day: dt.date) -> None:
 
 
 def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkItemClock]:
-    item = session.get(WorkItem, work_item_id)
-    if item is None:
+    # The project's writers queue on its row (service.storage.locks), the tick included for clocks.
+    project = locks.project_of_work_item(session, work_item_id)
+    item = session.get(WorkItem, work_item_id, populate_existing=True) if project is not None else None
+    if item is None or project is None:
         raise NotFound("任务不存在")
     if item.state != "open":
         raise Conflict("该任务已办结或已撤回")
-    project = session.get(Project, item.project_id)
-    assert project is not None
     return item, project, _clock(session, item)
 
 

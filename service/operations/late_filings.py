@@ -14,6 +14,7 @@ from service.domain.access import Actor, require_supervisor
 from service.domain.errors import Conflict, NotFound
 from service.operations import audit
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import LateFiling, Project, Rectification, Unit, utcnow
 
 
@@ -32,16 +33,21 @@ def open_from_late(ctx: Govflow, late_filing_ids: list[int], actor: Actor, *, du
     """One rectification for the unit of the given records, with a time limit."""
     require_supervisor(actor)
     with ctx.db.session() as s:
-        records = list(s.scalars(select(LateFiling).where(LateFiling.id.in_(late_filing_ids))))
-        if len(records) != len(set(late_filing_ids)):
-            raise NotFound("逾期备案记录不存在")
-        units = {r.unit_id for r in records}
-        if len(units) != 1:
+        scope = s.execute(select(LateFiling.unit_id, LateFiling.project_id)
+                          .where(LateFiling.id.in_(late_filing_ids))).all()
+        units = {u for u, _ in scope}
+        if len(units) > 1:
             raise Conflict("一次整改只能针对一个单位")
+        # Lock order: the unit, then its projects in id order (service.storage.locks); then read
+        # the records again, as the last writer left them.
+        unit = locks.unit(s, units.pop()) if units else None
+        locks.projects(s, {p for _, p in scope})
+        records = list(s.scalars(select(LateFiling).where(LateFiling.id.in_(late_filing_ids))
+                                 .execution_options(populate_existing=True)))
+        if unit is None or len(records) != len(set(late_filing_ids)):
+            raise NotFound("逾期备案记录不存在")
         if any(r.rectification_id for r in records):
             raise Conflict("所选记录已发起整改")
-        unit = s.get(Unit, units.pop())
-        assert unit is not None
         unit_name = unit.name
         items = "；".join(f"{r.task_name}（{r.article}，应于 {r.due_date} 前）" for r in records)
         text = reason or f"逾期备案：{items}"
@@ -71,14 +77,16 @@ def close(ctx: Govflow, rectification_id: int, actor: Actor, note: str = "") -> 
     require_supervisor(actor)
     now = utcnow()
     with ctx.db.session() as s:
-        rect = s.get(Rectification, rectification_id)
-        if rect is None:
+        unit_id = s.scalar(select(Rectification.unit_id).where(Rectification.id == rectification_id))
+        unit = locks.unit(s, unit_id) if unit_id is not None else None
+        locks.projects(s, s.scalars(select(LateFiling.project_id)
+                                    .where(LateFiling.rectification_id == rectification_id)))
+        rect = s.get(Rectification, rectification_id, populate_existing=True) if unit is not None else None
+        if rect is None or unit is None:
             raise NotFound("整改记录不存在")
         if rect.closed_at is not None:
             raise Conflict("该整改已完成")
         rect.closed_at, rect.closed_by = now, actor.user
-        unit = s.get(Unit, rect.unit_id)
-        assert unit is not None
         audit.append_unit(s, unit, actor=actor.user, action="rectification_closed",
                           detail={"rectification_id": rectification_id, "note": note},
                           algorithm=ctx.settings.audit_hash)

@@ -9,6 +9,7 @@ from service.domain.access import Actor, require_admin, require_supervisor
 from service.domain.errors import Conflict, NotFound
 from service.operations import audit
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import DeclarationWindow, Rectification, Unit, utcnow
 
 # The bodies named by the measures (第五条, 第七条(五)); their names are the BPMN lane names.
@@ -44,6 +45,7 @@ def ensure_units(ctx: Govflow, departments: list[tuple[str, str]] = DEMO_DEPARTM
 def set_window(ctx: Govflow, budget_year: int, opens_on: dt.date, closes_on: dt.date, actor: Actor) -> None:
     require_admin(actor)
     with ctx.db.session() as s:
+        locks.named(s, f"declaration_window:{budget_year}")  # get-or-create: two admins at once
         window = s.get(DeclarationWindow, budget_year)
         if window is None:
             s.add(DeclarationWindow(budget_year=budget_year, opens_on=opens_on, closes_on=closes_on))
@@ -65,7 +67,8 @@ def open_rectification(ctx: Govflow, unit_name: str, reason: str, actor: Actor,
                        due_date: dt.date | None = None, article: str = "第二十七条") -> int:
     require_supervisor(actor)
     with ctx.db.session() as s:
-        unit = s.scalar(select(Unit).where(Unit.name == unit_name))
+        unit_id = s.scalar(select(Unit.id).where(Unit.name == unit_name))
+        unit = locks.unit(s, unit_id) if unit_id is not None else None  # the unit's audit chain grows
         if unit is None:
             raise NotFound(f"单位 {unit_name} 不存在")
         r = Rectification(unit_id=unit.id, reason=reason, article=article, opened_by=actor.user, due_date=due_date)
@@ -91,13 +94,13 @@ def list_rectifications(ctx: Govflow, *, unit: str | None = None, open_only: boo
 def close_rectification(ctx: Govflow, rectification_id: int, actor: Actor) -> None:
     require_supervisor(actor)
     with ctx.db.session() as s:
-        r = s.get(Rectification, rectification_id)
-        if r is None:
+        unit_id = s.scalar(select(Rectification.unit_id).where(Rectification.id == rectification_id))
+        unit = locks.unit(s, unit_id) if unit_id is not None else None
+        r = s.get(Rectification, rectification_id, populate_existing=True) if unit is not None else None
+        if r is None or unit is None:
             raise NotFound("整改记录不存在")
         if r.closed_at is not None:
             raise Conflict("该整改已完成")
         r.closed_at, r.closed_by = utcnow(), actor.user
-        unit = s.get(Unit, r.unit_id)
-        assert unit is not None
         audit.append_unit(s, unit, actor=actor.user, action="rectification_closed",
                           detail={"rectification_id": r.id}, algorithm=ctx.settings.audit_hash)

@@ -63,7 +63,7 @@ def _require_holder(item: WorkItem, actor: Actor) -> None:
 def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, delegate: bool) -> dict[str, Any]:
     try:
         with ctx.db.session() as s:
-            item, _, project = tasks._load(s, work_item_id)
+            item, _, project = tasks.load_for_write(s, work_item_id)
             _require_holder(item, actor)
             if item.delegated_by and item.assignee == actor.user:
                 raise Conflict("委派的任务不能再转办或委派，请交回委派人")
@@ -94,7 +94,7 @@ def delegate(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str) -> dic
 def return_delegation(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
     try:
         with ctx.db.session() as s:
-            item, _, project = tasks._load(s, work_item_id)
+            item, _, project = tasks.load_for_write(s, work_item_id)
             _require_holder(item, actor)
             if not item.delegated_by or item.assignee != actor.user:
                 raise Conflict("该任务不是委派给您的任务")
@@ -114,7 +114,7 @@ def add_opinion(ctx: Govflow, work_item_id: int, actor: Actor, text: str) -> dic
     if len(text) > 2000:
         raise ValidationFailed([FieldError("text", "意见：不能超过 2000 个字")])
     with ctx.db.session() as s:
-        item, _, project = tasks._load(s, work_item_id)
+        item, _, project = tasks.load_for_write(s, work_item_id)
         require_task_worker(actor, item.unit.name)
         if item.state != "open":
             raise Conflict("该任务已办结，不能再填写意见")
@@ -135,7 +135,7 @@ def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reaso
     wf = instance = None
     try:
         with ctx.db.session() as s:
-            item, instance, project = tasks._load(s, work_item_id)
+            item, instance, project = tasks.load_for_write(s, work_item_id)
             _require_holder(item, actor)
             allowed = _send_back_targets(ctx, s, instance.version_id, item.task_name)
             if to_task not in allowed:

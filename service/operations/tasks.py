@@ -18,6 +18,7 @@ from service.domain.errors import Conflict, NotFound
 from service.engine.runtime import ProcessRuntime
 from service.operations import audit, progress
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
 
 _CONCURRENT = "该任务已被他人同时办理，请刷新后重试"
@@ -62,7 +63,7 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
 
 
 def _load(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
-    """The work item with its instance and project, in one round trip."""
+    """The work item with its instance and project, in one round trip (for reading)."""
     row = session.execute(
         select(WorkItem, ProcessInstance, Project)
         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
@@ -74,6 +75,22 @@ def _load(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstanc
     return row[0], row[1], row[2]
 
 
+def load_for_write(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
+    """The work item with its instance and project, after locking the project row: every writer of
+    one project queues here (service.storage.locks), so what follows reads the newest committed state
+    and the parallel branches of one project never fail each other."""
+    project = locks.project_of_work_item(session, work_item_id)
+    if project is None:
+        raise NotFound("任务不存在")
+    row = session.execute(
+        select(WorkItem, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .where(WorkItem.id == work_item_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return row[0], row[1], project
+
+
 def _check_open(item: WorkItem, actor: Actor) -> None:
     # Authorise before revealing anything about the task's state.
     require_task_worker(actor, item.unit.name)
@@ -83,10 +100,10 @@ def _check_open(item: WorkItem, actor: Actor) -> None:
         raise Conflict(f"该任务已由 {item.assignee} 认领")
 
 
-def _open_item(session: Session, work_item_id: int, actor: Actor) -> WorkItem:
-    item, _, _ = _load(session, work_item_id)
+def _open_item(session: Session, work_item_id: int, actor: Actor) -> tuple[WorkItem, Project]:
+    item, _, project = load_for_write(session, work_item_id)
     _check_open(item, actor)
-    return item
+    return item, project
 
 
 def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], actor: Actor) -> Completion:
@@ -94,7 +111,7 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
     instance = None
     try:
         with ctx.db.session() as s:
-            item, instance, project = _load(s, work_item_id)
+            item, instance, project = load_for_write(s, work_item_id)
             _check_open(item, actor)
             if item.delegated_by and item.assignee == actor.user:
                 # 委派: the delegate works on it and hands it back; the delegator submits.
@@ -112,12 +129,13 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
 
 
 def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
+    """认领. Claiming a task one already holds changes nothing and records nothing."""
     try:
         with ctx.db.session() as s:
-            item = _open_item(s, work_item_id, actor)
+            item, project = _open_item(s, work_item_id, actor)
+            if item.assignee == actor.user:
+                return
             item.assignee = actor.user
-            project = s.get(Project, item.project_id)
-            assert project is not None
             audit.append(s, project, actor=actor.user, action="task_claimed", work_item_id=item.id,
                          detail={"task": item.task_name}, algorithm=ctx.settings.audit_hash)
     except StaleDataError as exc:
@@ -125,11 +143,14 @@ def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
 
 
 def unclaim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
+    """取消认领. Releasing a task nobody holds changes nothing."""
     with ctx.db.session() as s:
-        item = _open_item(s, work_item_id, actor)
+        item, project = _open_item(s, work_item_id, actor)
+        if item.assignee is None:
+            return
+        if item.delegated_by:
+            raise Conflict(f"委派的任务须交回委派人 {item.delegated_by}，不能取消认领")
         item.assignee = None
-        project = s.get(Project, item.project_id)
-        assert project is not None
         audit.append(s, project, actor=actor.user, action="task_unclaimed", work_item_id=item.id,
                      detail={"task": item.task_name}, algorithm=ctx.settings.audit_hash)
 

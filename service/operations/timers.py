@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.operations.context import Govflow
-from service.storage.models import ProcessInstance, Project, utcnow
+from service.storage import locks
+from service.storage.models import ProcessInstance, utcnow
 
 
 def due_timers(ctx: Govflow, horizon: dt.datetime, limit: int = 1000) -> list[tuple[int, dt.datetime]]:
@@ -33,11 +34,11 @@ def fire(ctx: Govflow, instance_id: int, now: dt.datetime | None = None) -> bool
     now = now or utcnow()
     try:
         with ctx.db.session() as s:
-            instance = s.get(ProcessInstance, instance_id)
-            if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
+            project_id = s.scalar(select(ProcessInstance.project_id).where(ProcessInstance.id == instance_id))
+            project = locks.project(s, project_id) if project_id is not None else None
+            instance = s.get(ProcessInstance, instance_id, populate_existing=True) if project is not None else None
+            if project is None or instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
                 return False
-            project = s.get(Project, instance.project_id)
-            assert project is not None
             runtime = ctx.runtime(s, instance.version_id)
             wf = runtime.load(instance.state)
             runtime.fire_timers(wf)

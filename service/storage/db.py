@@ -1,8 +1,9 @@
 """Database engine, sessions and the unit of work.
 
 SQLite (embedded default) runs in WAL mode and every transaction starts with BEGIN IMMEDIATE, so
-two writers serialise instead of failing late with "database is locked"; PostgreSQL relies on the
-optimistic version columns of the models."""
+two writers serialise instead of failing late with "database is locked"; on PostgreSQL the writers
+of one project serialise on its row (service.storage.locks), with the optimistic version columns
+of the models as a second line."""
 from __future__ import annotations
 
 import threading
@@ -42,8 +43,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    # pool_recycle instead of pool_pre_ping: a ping is one more round trip on every transaction.
-    return create_engine(url, pool_recycle=1800, pool_size=20, max_overflow=20, **kwargs)
+    # pool_pre_ping: after a database restart or a cut connection, every pooled connection is dead;
+    # without the ping each one fails one request with a 5xx before the pool notices. The ping is
+    # one short round trip per transaction (figures in docs/concurrency.md).
+    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_size=20, max_overflow=20, **kwargs)
 
 
 class Database:

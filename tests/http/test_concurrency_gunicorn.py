@@ -1,0 +1,143 @@
+"""The production setup under a crowd: real gunicorn (2 processes x 8 threads) on the test database,
+real HTTP clients in threads. The four departments of 方案评审 submit at the same moment on several
+projects; twenty opinions and fifty claims hit one task. Nobody gets a false conflict or a 5xx."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from service.config import REPO_ROOT
+from service.operations import identity
+from service.scenario import Driver
+
+REVIEWERS = {"review_bigdata": "bigdata", "review_cac": "cac", "review_police": "police", "review_crypto": "crypto"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(ctx, tmp_path) -> Iterator[tuple[int, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    identity.seed_demo_users(ctx)
+    tokens = {u.username: identity.issue_token(ctx, u.id)[0]
+              for u in (identity.authenticate(ctx, name, identity.DEMO_PASSWORD)
+                        for name in ("bigdata", "cac", "police", "crypto"))}
+    port = _free_port()
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test",
+           "GOVFLOW_ATTACHMENTS_DIR": str(tmp_path / "attachments")}
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--timeout", "60", "service.http.serve:wsgi()"],
+                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/api/openapi.json")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield port, tokens
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        text = (tmp_path / "gunicorn.log").read_text(errors="replace")
+        assert "Traceback" not in text, text[-5000:]
+
+
+def _post_all(port: int, requests: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """POST every (token, path, body) at the same moment, one connection each."""
+    barrier = threading.Barrier(len(requests))
+    out: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(requests)
+
+    def run(i: int, token: str, path: str, body: dict[str, Any]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        barrier.wait()
+        conn.request("POST", path, body=json.dumps(body, ensure_ascii=False).encode(),
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read()
+        out[i] = (resp.status, json.loads(raw) if raw else {})
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def _at_review(driver: Driver) -> int:
+    pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
+    driver.run(pid, until="review_bigdata")
+    return pid
+
+
+def test_parallel_reviews_opinions_and_claims_over_http(ctx, server):
+    port, tokens = server
+    driver = Driver(ctx)
+    projects = [_at_review(driver) for _ in range(3)]
+
+    reviews = [(tokens[REVIEWERS[w.task_name]], f"/api/tasks/{w.id}/complete", {"data": driver.answer(w.form)})
+               for pid in projects for w in driver.open_items(pid)]
+    assert len(reviews) == 12
+    statuses = [status for status, _ in _post_all(port, reviews)]
+    assert statuses == [200] * 12
+    for pid in projects:
+        assert [w.task_name for w in driver.open_items(pid)] == ["review_consolidate"]
+
+    # Twenty opinions on one task, all stored.
+    pid = _at_review(driver)
+    police = driver.item(pid, "review_police")
+    results = _post_all(port, [(tokens["police"], f"/api/tasks/{police.id}/opinions", {"text": f"意见{i}"})
+                               for i in range(20)])
+    assert {s for s, _ in results} <= {200, 201} and len(results) == 20, results
+    texts = {o["text"] for o in _opinions(ctx, police.id)}
+    assert texts == {f"意见{i}" for i in range(20)}
+
+    # Fifty claims on one task: one holder, the rest told who holds it; no 5xx.
+    cac = driver.item(pid, "review_cac")
+    colleagues = [identity.create_user(ctx, f"cac{i}", unit="市委网信办", roles=["reviewer"], password=None)
+                  for i in range(49)]
+    claimers = [tokens["cac"]] + [identity.issue_token(ctx, u.id)[0] for u in colleagues]
+    results = _post_all(port, [(t, f"/api/tasks/{cac.id}/claim", {}) for t in claimers])
+    counts = Counter(status for status, _ in results)
+    assert counts == {200: 1, 409: 49}, counts
+    assert all("认领" in body["error"]["message"] for status, body in results if status == 409)
+
+    from service.operations import audit
+
+    with ctx.db.session() as s:
+        for p in projects + [pid]:
+            assert audit.verify(s, p) is None
+
+
+
+def _opinions(ctx, work_item_id: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from service.domain.access import Actor
+    from service.operations import task_actions
+
+    return task_actions.get_task(ctx, work_item_id, Actor("police", "市公安局", frozenset({"reviewer"})))["opinions"]
