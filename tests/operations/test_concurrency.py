@@ -183,3 +183,50 @@ def test_no_write_path_raises_anything_but_a_domain_error(ctx, driver):
     assert crashes == []
     assert sum(1 for (kind, _), call in zip(results, calls, strict=True) if kind == "ok" and call is calls[6]) == 1
     chain_ok(ctx, pid)
+
+
+def test_declarations_at_once_all_start(ctx, driver):
+    results = run_at_once([lambda unit=unit: driver.declare(unit, budget_year=2027, participants=[])
+                           for unit in ("市教育局", "市教育局", "市教育局", "市卫生健康委员会", "市民政局") * 2])
+    assert [kind for kind, _ in results] == ["ok"] * 10, [r for r in results if r[0] != "ok"]
+    codes = {declared.code for _, declared in results}
+    assert len(codes) == 10
+    for _, declared in results:
+        chain_ok(ctx, declared.project_id)
+
+
+def test_annual_list_approved_twice_at_once_once(ctx, driver):
+    from service.operations import annual_list
+
+    gov = Actor("市政府", "市政府", frozenset({"leader"}))
+    waiting = []
+    for _ in range(3):
+        pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
+        driver.run(pid)  # runs until the project waits for the year's list
+        waiting.append(pid)
+    results = run_at_once([lambda: annual_list.approve(ctx, 2027, {p: 100.0 for p in waiting}, gov)
+                           for _ in range(3)])
+    assert sorted(kind for kind, _ in results) == ["conflict", "conflict", "ok"], results
+    for pid in waiting:
+        assert [w.task_name for w in driver.open_items(pid)] == ["consistency_request"], pid
+        chain_ok(ctx, pid)
+
+
+def test_designers_deploying_and_saving_forms_at_once_each_get_a_version(ctx):
+    from service.config import REPO_ROOT
+    from service.operations import form_admin, processes
+
+    designer = Actor("设计员", None, frozenset({"designer"}))
+    original = processes.bundle_from_directory(REPO_ROOT / "processes")
+    bundles = []
+    for i in range(3):
+        files = dict(original)
+        files["lifecycle.bpmn"] = files["lifecycle.bpmn"].replace("填报入库申请".encode(), f"填报入库申请{i}".encode(), 1)
+        bundles.append(files)
+    deployed = run_at_once([lambda b=b: processes.deploy(ctx, b, designer) for b in bundles])
+    assert [kind for kind, _ in deployed] == ["ok"] * 3, deployed
+    assert sorted(d.version for _, d in deployed) == [2, 3, 4]
+    schema = form_admin.get_form(ctx, "review_police")["schema"]
+    saved = run_at_once([lambda: form_admin.save(ctx, "review_police", schema, designer) for _ in range(3)])
+    assert [kind for kind, _ in saved] == ["ok"] * 3, saved
+    assert sorted(out["revision"] for _, out in saved) == [1, 2, 3]
