@@ -91,7 +91,11 @@ class ProcessRuntime:
         wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
         wf.data.update(data)
         wf.get_tasks(state=TaskState.READY)[0].data.update(data)
-        self._steps(wf)
+        try:
+            self._steps(wf)
+        except SpiffWorkflowException as exc:
+            # A script or condition before the first user task (the sandbox stopped it): a 422.
+            raise ProcessError(f"流程启动出错：{explain(exc)}") from exc
         return wf
 
     def load(self, state: str) -> BpmnWorkflow:

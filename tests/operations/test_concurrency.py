@@ -221,7 +221,8 @@ def test_designers_deploying_and_saving_forms_at_once_each_get_a_version(ctx):
     bundles = []
     for i in range(3):
         files = dict(original)
-        files["lifecycle.bpmn"] = files["lifecycle.bpmn"].replace("填报入库申请".encode(), f"填报入库申请{i}".encode(), 1)
+        title = "填报入库申请".encode()
+        files["lifecycle.bpmn"] = files["lifecycle.bpmn"].replace(title, title + str(i).encode(), 1)
         bundles.append(files)
     deployed = run_at_once([lambda b=b: processes.deploy(ctx, b, designer) for b in bundles])
     assert [kind for kind, _ in deployed] == ["ok"] * 3, deployed
