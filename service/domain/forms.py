@@ -9,12 +9,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from referencing.exceptions import Unresolvable
 
 from service.domain.errors import FieldError, NotFound, ValidationFailed
+from service.domain.schema_safety import FORMAT_CHECKER, FormValidator, definition_problems, forms_registry
 
-_FORMAT_CHECKER = FormatChecker()
+# The repository's forms/ (the default of Settings.forms_dir), for forms built without a directory.
+DEFAULT_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+
+
+class FormDefinitionError(ValueError):
+    """The schema cannot be used as a form: `problems` name the path in the schema and the reason."""
+
+    def __init__(self, problems: list[FieldError]) -> None:
+        super().__init__("；".join(f"{p.path or '/'}：{p.message}" for p in problems))
+        self.problems = problems
 
 
 def _path(err: ValidationError) -> str:
@@ -35,17 +46,29 @@ def _missing_property(err: ValidationError) -> str | None:
 
 
 def _decimal_copy(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False), parse_float=Decimal)
+    return json.loads(json.dumps(value, ensure_ascii=False, default=_plain), parse_float=Decimal)
+
+
+def _plain(value: Any) -> Any:
+    # Callers outside HTTP may hand in Decimals; NaN and huge ones then fail validation, not json.
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
 class Form:
-    def __init__(self, name: str, schema: dict[str, Any]) -> None:
+    def __init__(self, name: str, schema: dict[str, Any], directory: Path | None = DEFAULT_FORMS_DIR) -> None:
+        """`directory` is the forms/ that `$ref`s may reach besides the form itself (None: none)."""
         self.name = name
         self.schema = schema
         Draft202012Validator.check_schema(schema)
+        problems = definition_problems(schema, directory)
+        if problems:
+            raise FormDefinitionError(problems)
         # Validation runs on Decimal copies of schema and data: with floats, `multipleOf: 0.01`
         # rejects about one cent amount in seven (0.07, 131.58 …) through binary rounding.
-        self._validator = Draft202012Validator(_decimal_copy(schema), format_checker=_FORMAT_CHECKER)
+        self._validator = FormValidator(_decimal_copy(schema), format_checker=FORMAT_CHECKER,
+                                        registry=forms_registry(directory))
 
     @property
     def title(self) -> str:
@@ -121,8 +144,14 @@ class Form:
     def validate(self, data: Any) -> list[FieldError]:
         if not isinstance(data, Mapping):
             return [FieldError("", "表单数据应为对象")]
-        errors = sorted(self._validator.iter_errors(_decimal_copy(data)),
-                        key=lambda e: [str(p) for p in e.absolute_path])
+        try:
+            errors = sorted(self._validator.iter_errors(_decimal_copy(data)),
+                            key=lambda e: [str(p) for p in e.absolute_path])
+        except RecursionError:
+            # A `$ref` cycle that never reaches into the data (e.g. {"$ref": "#"}).
+            return [FieldError("", "表单定义存在循环引用，无法校验")]
+        except Unresolvable as exc:  # refused at save; a forms/ file may still name a missing form
+            return [FieldError("", f"表单定义中的引用无法解析：{exc}")]
         return [FieldError(_path(e), self._message(e)) for e in errors]
 
     def check(self, data: Any) -> None:
@@ -144,7 +173,7 @@ class FormRegistry:
     def _forms(self) -> dict[str, Form]:
         forms = {}
         for path in sorted(self.directory.glob("*.json")):
-            forms[path.stem] = Form(path.stem, json.loads(path.read_text(encoding="utf-8")))
+            forms[path.stem] = Form(path.stem, json.loads(path.read_text(encoding="utf-8")), self.directory)
         return forms
 
     def names(self) -> list[str]:

@@ -22,7 +22,8 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from service.engine.scripting import find_source_problem
 
-__all__ = ["ValidationIssue", "load_parser", "validate_bundle"]
+__all__ = ["ValidationIssue", "XmlRefused", "load_parser", "parse_xml", "source_text", "text_to_xml_bytes",
+           "validate_bundle"]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -30,8 +31,14 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 # lxml's XMLSchema keeps its error log on the schema object, which Spiff shares module-wide.
 _xsd_lock = threading.Lock()
-# Entity expansion and network access are never needed for uploaded models.
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+# Uploaded models never need a DTD, entities or the network; with these options libxml2 neither
+# loads external DTDs/entities nor expands internal ones, and keeps its depth and size limits.
+# Documents with a DOCTYPE at all are refused after parsing (parse_xml), so entity references
+# never reach the XSD validator or Spiff (an unexpanded one made lxml's XSD check fail with a 500).
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                              huge_tree=False)
+_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(codec) for codec in ("ascii", "utf-16-le", "utf-16-be"))
+_DOCTYPE_REFUSED = "不允许 DOCTYPE 声明（DTD、实体声明与实体引用一律不接受，以防 XML 外部实体和实体膨胀攻击）"
 
 
 @dataclass(frozen=True)
@@ -46,8 +53,45 @@ class ValidationIssue:
         return asdict(self)
 
 
-def _parse_xml(content: bytes) -> etree._Element:
-    return etree.fromstring(content, _XML_PARSER)
+class XmlRefused(ValueError):
+    """Well-formed XML that uploads may not contain (a DOCTYPE); the message is for users (zh-CN)."""
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """The hardened parse every uploaded BPMN/DMN goes through. Honours the declared encoding
+    (GBK, GB18030, UTF-16 …). Raises etree.XMLSyntaxError for malformed XML and XmlRefused for a
+    document with a DOCTYPE."""
+    # Before parsing, so that libxml2 never reads the DTD (it would stop billion laughs with an
+    # obscure amplification error); ASCII-compatible encodings and UTF-16 cover what uploads use.
+    if any(marker in content for marker in _DOCTYPE_MARKERS):
+        raise XmlRefused(_DOCTYPE_REFUSED)
+    root = etree.fromstring(content, _XML_PARSER)
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise XmlRefused(_DOCTYPE_REFUSED)
+    return root
+
+
+_DECLARATION = re.compile(r"""\A(\ufeff?\s*<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])([^"']*)\2""")
+
+
+def source_text(content: bytes) -> str:
+    """A parsed file as text, decoded with the encoding the parser used (its declaration or BOM),
+    with the declaration then saying UTF-8: the text encoded as UTF-8 parses to the same document.
+    Raises XmlRefused when the declared encoding has no Python codec."""
+    encoding = parse_xml(content).getroottree().docinfo.encoding or "UTF-8"
+    try:
+        text = content.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise XmlRefused(f"文件声明的编码 {encoding} 无法转换为文本：{exc}") from None
+    return _DECLARATION.sub(lambda m: f"{m.group(1)}{m.group(2)}UTF-8{m.group(2)}", text.lstrip("\ufeff"), count=1)
+
+
+def text_to_xml_bytes(text: str) -> bytes:
+    """A file sent as text (JSON): the declaration's encoding named bytes that no longer exist, so
+    the text is sent on as UTF-8 with a declaration that says so."""
+    return _DECLARATION.sub(lambda m: f"{m.group(1)}{m.group(2)}UTF-8{m.group(2)}", text.lstrip("\ufeff"),
+                            count=1).encode("utf-8")
 
 
 def load_parser(files: Mapping[str, bytes]) -> SpiffBpmnParser:
@@ -56,7 +100,7 @@ def load_parser(files: Mapping[str, bytes]) -> SpiffBpmnParser:
     Meant for bundles that passed :func:`validate_bundle`; raises lxml or Spiff errors otherwise."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name in sorted(files, key=lambda n: (not n.endswith(".dmn"), n)):
-        root = _parse_xml(files[name])
+        root = parse_xml(files[name])
         with _xsd_lock:
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=name)
@@ -119,9 +163,14 @@ def validate_bundle(
             out.add(name, None, "不支持的文件类型（只接受 .bpmn 和 .dmn）")
             continue
         try:
-            trees[name] = _parse_xml(files[name])
+            trees[name] = parse_xml(files[name])
+            source_text(files[name])  # what deploy stores: validate and deploy agree on the encoding
         except etree.XMLSyntaxError as exc:
+            trees.pop(name, None)
             out.add(name, None, f"XML 格式错误：{exc.msg}", line=exc.lineno)
+        except XmlRefused as exc:
+            trees.pop(name, None)
+            out.add(name, None, str(exc), line=1)
     if not any(n.endswith(".bpmn") for n in trees) and not out.issues:
         out.add("", None, "流程包中没有 BPMN 文件")
 

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from service.domain.access import Actor, require_designer
 from service.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from service.domain.forms import Form
+from service.domain.forms import Form, FormDefinitionError
 from service.operations.context import Govflow
 from service.operations.processes import MAIN_PROCESS
+from service.storage import locks
 from service.storage.models import FormRevision, ProcessVersion, utcnow
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -130,8 +131,10 @@ def check_schema(ctx: Govflow, name: str, schema: Any) -> list[FieldError]:
     if schema.get("type") != "object":
         issues.append(FieldError("schema/type", "表单的 type 应为 object"))
     try:
-        form = Form(name, schema)
-    except Exception as exc:  # noqa: BLE001 - e.g. a pattern the regex engine refuses
+        form = Form(name, schema, ctx.forms.files.directory)
+    except FormDefinitionError as exc:  # refused $ref, pattern RE2 cannot run, $ref cycle
+        return [*issues, *(FieldError(f"schema/{p.path}".rstrip("/"), p.message) for p in exc.problems)]
+    except Exception as exc:  # noqa: BLE001 - anything else the validator cannot be built from
         return [*issues, FieldError("schema", f"表单定义无法使用：{exc}")]
     examples = schema.get("examples")
     if examples is not None:
@@ -181,6 +184,7 @@ def save(ctx: Govflow, name: str, schema: Any, actor: Actor) -> dict[str, Any]:
     canonical = json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     try:
         with ctx.db.session() as s:
+            locks.named(s, f"form:{name}")  # two designers saving at once: two revisions, in turn
             latest = s.scalar(select(func.max(FormRevision.revision)).where(FormRevision.name == name)) or 0
             row = FormRevision(name=name, revision=latest + 1, schema=schema,
                                checksum=hashlib.sha256(canonical.encode()).hexdigest(), saved_by=actor.user,

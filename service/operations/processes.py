@@ -13,8 +13,16 @@ from service.domain.access import Actor, require_designer
 from service.domain.deadlines import parse_rule
 from service.domain.errors import BundleRejected, NotFound
 from service.engine.state import dump_specs
-from service.engine.validation import ValidationIssue, load_parser, validate_bundle
+from service.engine.validation import (
+    ValidationIssue,
+    XmlRefused,
+    load_parser,
+    parse_xml,
+    source_text,
+    validate_bundle,
+)
 from service.operations.context import Govflow
+from service.storage import locks
 from service.storage.models import ProcessVersion
 
 MAIN_PROCESS = "govflow_lifecycle"
@@ -43,8 +51,8 @@ def _govflow_issues(files: Mapping[str, bytes]) -> list[ValidationIssue]:
         if not name.endswith(".bpmn"):
             continue
         try:
-            root = etree.fromstring(content)
-        except etree.XMLSyntaxError:
+            root = parse_xml(content)  # hardened: no DTD, entities or network
+        except (etree.XMLSyntaxError, XmlRefused):
             continue  # reported by validate_bundle
         for prop in root.iterfind(".//bpmn:userTask//spiffworkflow:property[@name='deadline']", ns):
             task = prop.getparent().getparent().getparent()
@@ -71,6 +79,7 @@ def deploy(ctx: Govflow, files: Mapping[str, bytes], actor: Actor, process_key: 
         checksum.update(name.encode() + b"\0" + files[name] + b"\0")
     digest = checksum.hexdigest()
     with ctx.db.session() as s:
+        locks.named(s, f"deploy:{process_key}")  # two designers at once: two versions, in turn
         existing = s.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
                                                          ProcessVersion.checksum == digest))
         if existing is not None:
@@ -87,7 +96,8 @@ def deploy(ctx: Govflow, files: Mapping[str, bytes], actor: Actor, process_key: 
             process_key=process_key,
             version=(latest or 0) + 1,
             checksum=digest,
-            sources={k: v.decode("utf-8") for k, v in files.items()},
+            # Decoded as the parser read them (GBK, UTF-16 …), declaration rewritten to UTF-8.
+            sources={k: source_text(v) for k, v in files.items()},
             spec_json=dump_specs(spec, subprocess_specs),
             deployed_by=actor.user,
         )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import socket
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from service.engine.scripting import SandboxedScriptEngine
-from service.engine.validation import ValidationIssue, load_parser, validate_bundle
+from service.engine.validation import (
+    ValidationIssue,
+    XmlRefused,
+    load_parser,
+    parse_xml,
+    source_text,
+    text_to_xml_bytes,
+    validate_bundle,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HELPERS = ["ceil_div", "working_days_after"]
@@ -202,3 +211,93 @@ def test_issue_to_dict() -> None:
     issue = ValidationIssue("a.bpmn", 3, "t1", "userTask", "消息")
     assert issue.to_dict() == {"file": "a.bpmn", "line": 3, "element_id": "t1", "element_type": "userTask",
                                "message": "消息"}
+
+
+# -- hostile XML (docs/hostile-input.md) -------------------------------------------------------------------
+
+XXE_BPMN = _bpmn('<?xml version="1.0" encoding="UTF-8"?>',
+                 '<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<!DOCTYPE bpmn:definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>').replace(
+    'name="市公安局">'.encode(), 'name="市公安局">&xxe;'.encode(), 1)
+LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                     for i in range(1, 10))
+          + b']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+            b'<bpmn:documentation>&lol9;</bpmn:documentation></bpmn:definitions>')
+
+
+def _doctype_issue(issues: list[ValidationIssue], file: str) -> ValidationIssue:
+    issue = _only([i for i in issues if i.file == file])
+    assert "DOCTYPE" in issue.message and issue.line == 1
+    return issue
+
+
+def test_external_entity_is_refused_and_nothing_leaks() -> None:
+    assert b"&xxe;" in XXE_BPMN
+    issues = validate_bundle(_bundle(XXE_BPMN), helpers=HELPERS)
+    _doctype_issue(issues, "valid.bpmn")
+    assert not any("root:" in i.message for i in issues)
+    with pytest.raises(XmlRefused):
+        load_parser(_bundle(XXE_BPMN))
+
+
+def test_billion_laughs_is_refused_without_expanding() -> None:
+    _doctype_issue(validate_bundle({"laughs.bpmn": LAUGHS}), "laughs.bpmn")
+
+
+def test_doctype_in_dmn_is_refused() -> None:
+    dmn = (FIXTURES / "change_rule.dmn").read_bytes().replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>',
+        b'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x [<!ENTITY e "x">]>')
+    _doctype_issue(validate_bundle(_bundle(dmn=dmn), helpers=HELPERS), "change_rule.dmn")
+
+
+def test_external_dtd_is_not_fetched_from_the_network() -> None:
+    # A real listener on loopback: the parser must neither connect to it nor wait for it.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(5)
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        source = _bpmn('<?xml version="1.0" encoding="UTF-8"?>',
+                       f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE bpmn:definitions SYSTEM '
+                       f'"http://127.0.0.1:{port}/x.dtd">')
+        _doctype_issue(validate_bundle(_bundle(source), helpers=HELPERS), "valid.bpmn")
+        with pytest.raises(TimeoutError):
+            server.accept()
+
+
+def _gbk_bundle() -> dict[str, bytes]:
+    text = (FIXTURES / "valid.bpmn").read_text(encoding="utf-8").replace(
+        '<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0" encoding="GBK"?>', 1)
+    return _bundle(text.encode("gbk"))
+
+
+def test_gbk_bundle_validates_and_its_text_is_decoded_as_declared() -> None:
+    bundle = _gbk_bundle()
+    assert "市公安局".encode("gbk") in bundle["valid.bpmn"]
+    assert validate_bundle(bundle, form_exists=lambda name: name == "review_police", helpers=HELPERS) == []
+    text = source_text(bundle["valid.bpmn"])
+    assert 'name="市公安局"' in text and text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    # The stored text, encoded as UTF-8, parses to the same document as the GBK original.
+    assert parse_xml(text.encode("utf-8")).find(".//{*}lane").get("name") == "市公安局"
+    assert load_parser(bundle).get_spec("review_proc").task_specs["review_police"].bpmn_name == "方案评审（市公安局）"
+
+
+def test_text_sent_as_json_is_sent_on_as_utf8() -> None:
+    gbk_text = source_text(_gbk_bundle()["valid.bpmn"]).replace('encoding="UTF-8"', 'encoding="GBK"', 1)
+    data = text_to_xml_bytes(gbk_text)
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert parse_xml(data).find(".//{*}lane").get("name") == "市公安局"
+
+
+def test_doctype_in_utf16_is_refused() -> None:
+    doc = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>'
+    for codec in ("utf-16", "utf-16-be"):
+        with pytest.raises(XmlRefused):
+            parse_xml(doc.encode(codec))
+
+
+def test_undecodable_declared_encoding_is_an_issue_not_an_error() -> None:
+    issues = validate_bundle({"x.bpmn": b'<?xml version="1.0" encoding="X-NOPE"?><a/>'})
+    assert _only(issues).message.startswith("XML 格式错误")

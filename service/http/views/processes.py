@@ -6,6 +6,7 @@ from flask.typing import ResponseReturnValue
 
 from service.domain.access import require_designer
 from service.domain.errors import FieldError, ValidationFailed
+from service.engine.validation import text_to_xml_bytes
 from service.http import auth
 from service.http.app import json_body
 from service.http.spec import api, obj
@@ -38,7 +39,7 @@ def _bundle() -> dict[str, bytes]:
         raw = json_body().get("files")
         if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
             raise ValidationFailed([FieldError("files", "files：应为 文件名 → 文件内容 的对象")])
-        files = {str(k): v.encode("utf-8") for k, v in raw.items()}
+        files = {str(k): text_to_xml_bytes(v) for k, v in raw.items()}
     errors = [FieldError(f"files/{name}", f"{name}：只接受 .bpmn 或 .dmn 文件")
               for name in files if not name.endswith((".bpmn", ".dmn"))]
     if not files:
