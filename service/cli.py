@@ -66,16 +66,91 @@ def cmd_calendar_show(args: argparse.Namespace) -> None:
     print(f"调休上班的周末 {len(extra)} 天：{' '.join(extra)}")
 
 
+def _chain_label(session, chain: str) -> str:  # type: ignore[no-untyped-def]
+    from service.storage.models import Project, Unit
+
+    kind, _, ident = chain.partition(":")
+    if kind == "project":
+        p = session.get(Project, int(ident))
+        return f"项目 {ident}" + (f"（{p.code}）" if p is not None else "")
+    u = session.get(Unit, int(ident))
+    return f"单位 {ident}" + (f"（{u.name}）" if u is not None else "")
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from service.operations.audit import verify
+    """Exit 0: every chain checked is intact; 1: a break (each printed with chain and seq)."""
+    from service.operations import audit
+
+    ctx = _ctx()
+    external = audit.read_export(Path(args.against).read_text(encoding="utf-8")) if args.against else None
+    with ctx.db.session() as s:
+        if args.project_id is not None or args.unit is not None:
+            reports = []
+            if args.project_id is not None:
+                chain = f"project:{args.project_id}"
+                reports.append(audit.check_project(s, args.project_id, external=(external or {}).get(chain, [])))
+            if args.unit is not None:
+                chain = f"unit:{args.unit}"
+                reports.append(audit.check_unit(s, args.unit, external=(external or {}).get(chain, [])))
+        else:
+            reports = audit.check_all(s, external=external)
+        breaks = unsigned = records = 0
+        for report in reports:
+            label = _chain_label(s, report.chain)
+            records += report.records
+            unsigned += report.unsigned
+            for b in report.breaks:
+                breaks += 1
+                print(f"{label} [{b.chain}] 第 {b.seq} 条：{b.message}")
+            if not report.breaks and args.project_id is not None and report.chain == f"project:{args.project_id}":
+                print(f"项目 {args.project_id} 的审计链完整（{report.records} 条记录）")
+            if report.unsigned:
+                print(f"{label} [{report.chain}]：{report.unsigned} 条未签名的历史记录（0007 迁移前写入），"
+                      "可运行 govflow audit sign-legacy 签名")
+    strict_fail = args.strict and unsigned
+    print(f"共校验 {len(reports)} 条审计链、{records} 条记录" + ("（对照外部检查点）" if external else "")
+          + f"：{'发现 ' + str(breaks) + ' 处断裂' if breaks else '全部完整'}"
+          + (f"，未签名历史记录 {unsigned} 条" if unsigned else ""))
+    if breaks or strict_fail:
+        sys.exit(1)
+
+
+def cmd_audit_checkpoint_create(args: argparse.Namespace) -> None:
+    from service.operations import audit
 
     ctx = _ctx()
     with ctx.db.session() as s:
-        bad = verify(s, args.project_id)
-    if bad is None:
-        print(f"项目 {args.project_id} 的审计链完整")
+        written = audit.write_checkpoints(s)
+    print(f"已为 {written} 条审计链写入签名检查点")
+
+
+def cmd_audit_checkpoint_export(args: argparse.Namespace) -> None:
+    import json
+
+    from service.operations import audit
+
+    ctx = _ctx()
+    with ctx.db.session() as s:
+        doc = audit.export_checkpoints(s)
+    text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"已导出 {len(doc['chains'])} 条审计链的检查点到 {args.output}；请交由数据库之外的一方保存",
+              file=sys.stderr)
     else:
-        print(f"项目 {args.project_id} 的审计链在第 {bad.seq} 条记录（id={bad.id}，{bad.action}）处被篡改或断开")
+        sys.stdout.write(text)
+
+
+def cmd_audit_sign_legacy(args: argparse.Namespace) -> None:
+    from service.operations import audit
+
+    ctx = _ctx()
+    result = audit.sign_legacy(ctx)
+    print(f"已签名 {result.signed_records} 条历史记录（{result.signed_chains} 条审计链）")
+    with ctx.db.session() as s:
+        for b in result.refused:
+            print(f"拒绝签名：{_chain_label(s, b.chain)} [{b.chain}] 第 {b.seq} 条：{b.message}")
+    if result.refused:
         sys.exit(1)
 
 
@@ -106,9 +181,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("year", type=int)
     p.set_defaults(func=cmd_calendar_show)
     aud = sub.add_parser("audit", help="审计链").add_subparsers(dest="audit_command", required=True)
-    p = aud.add_parser("verify", help="校验一个项目的审计链")
-    p.add_argument("project_id", type=int)
+    p = aud.add_parser("verify", help="校验审计链（默认全部项目和单位；有断裂时退出码为 1）")
+    p.add_argument("project_id", type=int, nargs="?", help="只校验这个项目")
+    p.add_argument("--unit", type=int, help="只校验这个单位（id）的审计链")
+    p.add_argument("--against", metavar="FILE",
+                   help="对照 `audit checkpoint export` 导出的检查点文件（发现数据库回退）")
+    p.add_argument("--strict", action="store_true", help="未签名的历史记录也视为失败")
     p.set_defaults(func=cmd_audit_verify)
+    cp = aud.add_parser("checkpoint", help="审计链检查点").add_subparsers(dest="checkpoint_command", required=True)
+    p = cp.add_parser("create", help="为链头有变化的审计链写入签名检查点")
+    p.set_defaults(func=cmd_audit_checkpoint_create)
+    p = cp.add_parser("export", help="导出每条审计链最新的签名检查点（JSON，交外部保存）")
+    p.add_argument("--output", "-o", metavar="FILE")
+    p.set_defaults(func=cmd_audit_checkpoint_export)
+    p = aud.add_parser("sign-legacy", help="为 0007 迁移前写入的审计记录签名（一次性）")
+    p.set_defaults(func=cmd_audit_sign_legacy)
     sub.add_parser("demo", help="初始化嵌入式数据库并演示一个项目走完全生命周期").set_defaults(func=cmd_demo)
     p = sub.add_parser("serve", help="启动 HTTP 接口（默认嵌入式 SQLite）；--demo 载入演示账号")
     p.add_argument("--host", default="127.0.0.1")

@@ -32,5 +32,8 @@ app.conf.update(
     beat_schedule={
         "govflow-tick": {"task": "govflow.tick", "schedule": config.tick_seconds(),
                          "options": {"expires": max(config.tick_seconds() * 5, 5.0)}},
+        # Audit chain heads pinned by signed checkpoints (GOVFLOW_AUDIT_CHECKPOINT_SECONDS, default hourly).
+        "govflow-audit-checkpoint": {"task": "govflow.audit_checkpoint", "schedule": config.audit_checkpoint_seconds(),
+                                     "options": {"expires": config.audit_checkpoint_seconds()}},
     },
 )

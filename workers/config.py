@@ -5,6 +5,7 @@ GOVFLOW_BROKER_URL     broker; production: redis://redis:6379/0. Default (embedd
 GOVFLOW_TICK_SECONDS   beat period of the tick (default 1.0): deadlines, near timers, deliveries.
 GOVFLOW_TIMER_LOOKAHEAD_SECONDS  timers due within this horizon are scheduled with an ETA (3.0).
 GOVFLOW_CLOCK_OFFSET_SECONDS     shifts the deadline clock (tests and drills only; default 0).
+GOVFLOW_AUDIT_CHECKPOINT_SECONDS period of the signed audit checkpoints (default 3600).
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def broker_url() -> str:
 
 def tick_seconds() -> float:
     return float(os.environ.get("GOVFLOW_TICK_SECONDS", "1.0"))
+
+
+def audit_checkpoint_seconds() -> float:
+    return float(os.environ.get("GOVFLOW_AUDIT_CHECKPOINT_SECONDS", "3600"))
 
 
 def timer_lookahead() -> float:

@@ -69,3 +69,13 @@ def fire_timer(instance_id: int, attempt: int = 0) -> bool:
         fire_timer.apply_async((instance_id, attempt + 1), eta=max(after, real).replace(tzinfo=dt.UTC)
                                + dt.timedelta(milliseconds=50))
     return moved
+
+
+@app.task(name="govflow.audit_checkpoint", ignore_result=True)
+def audit_checkpoint() -> int:
+    """Signed checkpoints of the audit chain heads that moved since their last one (docs/audit.md);
+    idempotent: a second run writes nothing."""
+    from service.operations import audit
+
+    with context().db.session() as s:
+        return audit.write_checkpoints(s)

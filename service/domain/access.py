@@ -30,9 +30,23 @@ def require_task_worker(actor: Actor, task_unit: str) -> None:
         raise Forbidden("无权办理其他单位的任务")
 
 
-def require_declarer(actor: Actor) -> None:
-    if actor.unit is None or not (actor.roles & WORKER_ROLES):
-        raise Forbidden("只有建设单位的办件人员可以申报项目", article="第五条")
+DECLARER_ROLES = frozenset({"department", "leader"})
+DEPARTMENT_KIND = "department"
+
+
+def may_declare(actor: Actor, unit_kind: str | None = None) -> bool:
+    """See require_declarer; for pages that show or hide 申报项目."""
+    return actor.unit is not None and bool(actor.roles & DECLARER_ROLES) and unit_kind in (None, DEPARTMENT_KIND)
+
+
+def require_declarer(actor: Actor, unit_kind: str | None = None) -> None:
+    """第六条/第七条(一): the 项目建设单位 declares, i.e. a department user (办件人 or leader) of a unit
+    of kind "department". The reviewing bodies (市大数据局, 市财政局 …), 市政府, 督办, 审计 and
+    designers do not, whatever else they may do; `unit_kind` None checks the role only (before the
+    unit is loaded)."""
+    if not may_declare(actor, unit_kind):
+        raise Forbidden(f"只有项目建设单位（部门）的办件人员或负责人可以申报项目，{actor.unit or '当前账号'}不能申报",
+                        article="第六条、第七条(一)")
 
 
 def require_designer(actor: Actor) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from service.domain.access import Actor
+from service.domain.csv_cells import safe_cell
 from service.domain.deadlines import local_date
 from service.domain.errors import NotFound
 from service.domain.visibility import can_see_dossier, can_see_task
@@ -72,9 +73,8 @@ def register_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else ("是" if value is True else "否" if value is False else str(value))
-    # Formula injection: a cell starting with = + - @ runs in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # Formula injection, also behind leading TAB/CR/whitespace: service.domain.csv_cells.
+    return safe_cell(value)
 
 
 def _involved(session: Any, project_id: int) -> set[str]:
@@ -138,20 +138,33 @@ def history(session: Any, project_id: int, *, full: bool) -> list[dict[str, Any]
     rows = session.scalars(select(AuditRecord).where(AuditRecord.project_id == project_id).order_by(AuditRecord.seq))
     out = []
     for r in rows:
-        detail = r.detail if full else {k: v for k, v in (r.detail or {}).items() if k in _PUBLIC_DETAIL}
-        out.append({"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
-                    "work_item_id": r.work_item_id, "detail": detail, "hash": r.hash, "prev_hash": r.prev_hash,
-                    "algorithm": r.algorithm})
+        entry = {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
+                 "work_item_id": r.work_item_id, "algorithm": r.algorithm}
+        if full:
+            entry.update(detail=r.detail, hash=r.hash, prev_hash=r.prev_hash, mac=r.mac, key_id=r.key_id)
+        else:
+            # The digests cover the hidden detail: shown to a reader who may not see it, they would
+            # let a guess ("不同意") be confirmed by hashing it (docs/audit.md). Verification is
+            # the server's (`verified`), so such readers need none of them.
+            entry["detail"] = {k: v for k, v in (r.detail or {}).items() if k in _PUBLIC_DETAIL}
+        out.append(entry)
     return out
+
+
+def verification(session: Any, project_id: int) -> dict[str, Any]:
+    """The chain checked against its records' MACs, the head on the project row and the signed
+    checkpoints: what `verified` means wherever it is shown."""
+    report = audit.check_project(session, project_id)
+    first = report.first
+    return {"verified": report.ok, "first_bad_seq": first.seq if first is not None else None,
+            "breaks": [b.to_dict() for b in report.breaks], "unsigned_legacy": report.unsigned}
 
 
 def audit_trail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any]:
     with ctx.db.session() as s:
         project = _load(s, project_id)
         full = can_see_dossier(actor, project.unit.name, _involved(s, project_id))
-        bad = audit.verify(s, project_id)
-        return {"project_id": project_id, "verified": bad is None,
-                "first_bad_seq": bad.seq if bad is not None else None,
+        return {"project_id": project_id, **verification(s, project_id),
                 "records": history(s, project_id, full=full)}
 
 

@@ -19,20 +19,21 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from service.domain.access import Actor
+from service.domain.csv_cells import safe_cell
 from service.domain.errors import Forbidden, NotFound
 from service.domain.visibility import can_see_dossier
-from service.operations import audit
 from service.operations.attachments import _path as attachment_path
 from service.operations.attachments import safe_name
 from service.operations.context import Govflow
 from service.operations.dossier import _involved, attachment_view, history, project_summary
+from service.operations.dossier import verification as audit_verification
 from service.operations.task_actions import task_view
 from service.storage.models import Attachment, Opinion, Project, WorkItem, utcnow
 
 SPOOL_BYTES = 8 * 1024 * 1024
 AUDIT_CSV_COLUMNS = [("seq", "序号"), ("at", "时间（UTC）"), ("actor", "操作人"), ("action", "动作"),
                      ("work_item_id", "任务"), ("detail", "内容"), ("algorithm", "算法"), ("prev_hash", "前一哈希"),
-                     ("hash", "哈希")]
+                     ("hash", "哈希"), ("key_id", "密钥编号"), ("mac", "MAC")]
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -62,8 +63,7 @@ def export_zip(ctx: Govflow, project_id: int, actor: Actor) -> tuple[IO[bytes], 
             steps.append(step)
         files = [attachment_view(a) for a in s.scalars(select(Attachment).where(Attachment.project_id == project_id)
                                                         .order_by(Attachment.id))]
-        bad = audit.verify(s, project_id)
-        verification = {"verified": bad is None, "first_bad_seq": bad.seq if bad is not None else None}
+        verification = audit_verification(s, project_id)
         records = history(s, project_id, full=True)
         titles = {item.form: _titles(ctx, item.form) for item in items}
         code = project.code
@@ -115,8 +115,9 @@ def _audit_csv(records: list[dict[str, Any]]) -> bytes:
     w = csv.writer(buf)
     w.writerow([title for _, title in AUDIT_CSV_COLUMNS])
     for r in records:
-        w.writerow([json.dumps(r[k], ensure_ascii=False, sort_keys=True) if k == "detail" else
-                    "" if r[k] is None else str(r[k]) for k, _ in AUDIT_CSV_COLUMNS])
+        # .get: records from before migration 0007 carry no key id or MAC.
+        w.writerow([safe_cell(json.dumps(r[k], ensure_ascii=False, sort_keys=True) if k == "detail" else r.get(k))
+                    for k, _ in AUDIT_CSV_COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
@@ -161,8 +162,8 @@ def _summary_html(p: dict[str, Any], steps: list[dict[str, Any]], titles: dict[s
                           f"<td><code>{a['sha256']}</code></td><td>{_e(a['uploaded_by'])}</td>"
                           f"<td>{_local(a['uploaded_at'])}</td></tr>" for a in files)
     ok = verification["verified"]
-    check = ("审计链校验通过：全部记录的哈希链完整" if ok else
-             f"审计链校验未通过：第 {verification['first_bad_seq']} 条记录被改动、删除或顺序错乱")
+    check = ("审计链校验通过：全部记录的哈希链、MAC、链头与检查点一致" if ok else
+             "审计链校验未通过：" + _e("；".join(b["message"] for b in verification["breaks"])))
     gone = f"<p class=bad>以下附件文件缺失：{_e('、'.join(missing))}</p>" if missing else ""
     return ("<!doctype html><html lang=zh-CN><meta charset=utf-8>"
             f"<title>项目档案 {_e(p['code'])} {_e(p['name'])}</title>"

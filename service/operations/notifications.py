@@ -125,6 +125,10 @@ def mark_read(ctx: Govflow, notification_id: int, actor: Actor, now: dt.datetime
         unit = s.get(Unit, n.unit_id)
         assert unit is not None
         _may_read_unit(actor, unit.name)
+        # "Read" records that the addressed unit saw it (read_by is evidence in 督办): whoever
+        # only oversees (督办, 审计, admin) reads every unit's messages but marks only its own unit's.
+        if actor.unit != unit.name and "system" not in actor.roles:
+            raise Forbidden("只能将本单位的消息标记为已读")
         if n.read_at is None:
             n.read_at, n.read_by = now or utcnow(), actor.user
 

@@ -77,10 +77,12 @@ def _participants(session: Session, unit: Unit, names: Any) -> list[str]:
 def declare(ctx: Govflow, form_data: Mapping[str, Any], actor: Actor, *, now: dt.datetime | None = None) -> Declared:
     """Check the rules, start an instance and complete its 填报入库申请 task, in one transaction."""
     require_declarer(actor)
-    ctx.forms.get("declaration").check(form_data)
     now = now or utcnow()
     with ctx.db.session() as s:
         unit = unit_by_name(s, actor.unit)
+        # Who declares comes before what is declared: a reviewer's form is refused, not corrected.
+        require_declarer(actor, unit.kind)
+        ctx.forms.get("declaration").check(form_data)
         check_declaration_rules(s, unit, form_data, local_date(now))
         participants = _participants(s, unit, form_data.get("participants"))
         version = latest_version(s)

@@ -35,6 +35,7 @@ def expected(role: str) -> dict[str, int]:
     own_worker = role in ("edu", "edu_leader")       # the declaring unit's workers
     task_worker = role == "finance"                  # the unit holding T
     worker = role in ("edu", "edu_leader", "health", "finance", "cac", "gov")
+    declarer = role in ("edu", "edu_leader", "health")  # 建设单位 only (第六条、第七条(一))
     sees_task = own_worker or task_worker or role in READ_ALL
     sees_dossier = sees_task
     act = 200 if task_worker else 403
@@ -45,7 +46,7 @@ def expected(role: str) -> dict[str, int]:
         "GET /api/projects/export.csv": 200,
         "GET /api/projects/P": 200,
         "GET /api/projects/P/audit": 200,
-        "POST /api/projects (invalid)": 422 if worker else 403,
+        "POST /api/projects (invalid)": 422 if declarer else 403,
         "GET /api/tasks": 200 if role != "designer" else 403,
         "GET /api/tasks/T": 200 if sees_task else 404,
         "POST /api/tasks/T/opinions": 201 if task_worker else 403,

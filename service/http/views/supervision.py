@@ -69,7 +69,8 @@ def list_notifications() -> ResponseReturnValue:
 
 
 @bp.post("/notifications/<id:notification_id>/read")
-@api("标记站内消息为已读", tag="督办", responses={200: obj({"ok": {"type": "boolean"}})})
+@api("标记站内消息为已读（仅消息所属单位；督办、审计只读不代标）", tag="督办",
+     responses={200: obj({"ok": {"type": "boolean"}})})
 def read_notification(notification_id: int) -> ResponseReturnValue:
     notifications.mark_read(ctx(), notification_id, auth.actor())
     return jsonify({"ok": True})
