@@ -1,21 +1,25 @@
-"""Authentication: password login (scrypt hashes) giving a browser session and a bearer token,
-optional OIDC sign-in; and the one place that resolves the Actor of a request."""
+"""Authentication: password login (scrypt hashes, throttled) giving a server-side browser session
+and a bearer token, password change and reset, optional OIDC sign-in; and the one place that
+resolves the Actor of a request (docs/security.md)."""
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from service.domain.access import Actor
-from service.domain.errors import Forbidden
+from service.domain.errors import FieldError, Forbidden, ValidationFailed
+from service.http.client_address import client_address, parse_trusted
 from service.http.spec import api, obj
-from service.operations import identity
+from service.operations import identity, security_events, sessions
 from service.operations.identity import Unauthenticated
+from service.operations.sign_in_throttle import TooManyAttempts
+from service.storage.models import utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -38,7 +42,11 @@ class OidcConfig:
 
 
 def init_app(app: Flask) -> None:
+    app.config.setdefault("TRUSTED_PROXIES", parse_trusted(os.environ.get("GOVFLOW_TRUSTED_PROXIES")))
+    # Tests replace the clock to walk through idle expiry and lockouts without waiting.
+    app.config.setdefault("GOVFLOW_CLOCK", utcnow)
     app.before_request(_resolve_actor)
+    app.register_error_handler(TooManyAttempts, _too_many_attempts)
     app.register_blueprint(bp)
     config: OidcConfig | None = app.config.get("OIDC")
     if config is not None:
@@ -51,28 +59,56 @@ def init_app(app: Flask) -> None:
         app.extensions["govflow_oauth"] = oauth
 
 
+def now() -> dt.datetime:
+    return current_app.config["GOVFLOW_CLOCK"]()  # type: ignore[no-any-return]
+
+
+def address() -> str:
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                          current_app.config["TRUSTED_PROXIES"])
+
+
+def _too_many_attempts(exc: TooManyAttempts) -> tuple[Response, int, dict[str, str]]:
+    return jsonify({"error": exc.to_dict()}), 429, {"Retry-After": str(exc.retry_after)}
+
+
+def web_session() -> sessions.SessionView | None:
+    """The request's live browser session (resolved once, before the view)."""
+    return g.get("web_session")
+
+
 def _resolve_actor() -> ResponseReturnValue | None:
-    """Every /api request is authenticated here, once; views read g.actor and never check roles:
-    the operations do, through service.domain.access."""
+    """Every request but static files is resolved here, once: the bearer token (API only) or the
+    session cookie, each one indexed lookup joined with the user. Views read g.actor and never check
+    roles: the operations do, through service.domain.access."""
     g.actor = None
     g.user = None
-    if not request.path.startswith("/api"):
+    g.web_session = None
+    if request.endpoint == "web.static":
         return None
+    is_api = request.path.startswith("/api")
     ctx = current_app.extensions["govflow"]
     user = None
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
+    if is_api and header.startswith("Bearer "):
         user = identity.user_for_token(ctx, header[7:].strip())
-    elif "user_id" in session:
-        user = identity.get_user(ctx, int(session["user_id"]))
-        _check_csrf()
+    elif "sid" in session:
+        g.web_session = sessions.resolve(ctx, str(session["sid"]), now=now())
+        if g.web_session is None:
+            session.clear()  # ended, idle or expired: the browser drops the dead cookie
+        else:
+            user = g.web_session.user
+            if is_api:
+                _check_csrf()
+    if user is not None:
+        g.user = user
+        g.actor = user.actor()
+    if not is_api:
+        return None
     view = current_app.view_functions.get(request.endpoint or "")
     public = bool(getattr(view, "api_doc", {}).get("public")) or request.endpoint is None
     if user is None and not public:
         raise Unauthenticated("请先登录")
-    if user is not None:
-        g.user = user
-        g.actor = user.actor()
     return None
 
 
@@ -86,7 +122,8 @@ def _check_csrf() -> None:
     if request.method in SAFE_METHODS or request.endpoint in ("auth.login", "auth.logout"):
         return
     sent = request.headers.get("X-CSRF-Token", "")
-    if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
+    expected = g.web_session.csrf if g.web_session is not None else ""
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden("页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
@@ -99,11 +136,28 @@ LOGIN = obj({"username": {"type": "string", "minLength": 1, "maxLength": 100},
 USER = obj({"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
             "unit": {"type": "string", "nullable": True}, "roles": {"type": "array", "items": {"type": "string"}}},
            extra=True)
+PASSWORD = obj({"old": {"type": "string", "minLength": 1, "maxLength": 200},
+                "new": {"type": "string", "minLength": 1, "maxLength": 200}}, ["old", "new"])
+RESET = obj({"new": {"type": "string", "minLength": 1, "maxLength": 200}}, ["new"])
+OK = obj({"ok": {"type": "boolean"}})
+
+
+def _start_session(user_id: int) -> sessions.SessionView:
+    ctx = current_app.extensions["govflow"]
+    previous = web_session()
+    if previous is not None:
+        # Signing in again replaces this browser's session; a token handed out before stays valid.
+        sessions.close_session(ctx, previous.id, with_token=False)
+    sid, web = sessions.open_session(ctx, user_id, now=now())
+    session.clear()
+    session["sid"] = sid
+    return web
 
 
 @bp.post("/login")
-@api("密码登录：返回 API 令牌并建立浏览器会话", tag="认证", body=LOGIN, public=True,
-     responses={200: obj({"token": {"type": "string"}, "expires_at": {"type": "string"}, "user": USER})})
+@api("密码登录：返回 API 令牌并建立浏览器会话（失败过多时 429）", tag="认证", body=LOGIN, public=True,
+     responses={200: obj({"token": {"type": "string"}, "expires_at": {"type": "string"}, "user": USER}, extra=True),
+                429: None})
 def login() -> ResponseReturnValue:
     from service.http.app import json_body
 
@@ -112,23 +166,61 @@ def login() -> ResponseReturnValue:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise Unauthenticated("用户名或密码错误")
     ctx = current_app.extensions["govflow"]
-    user = identity.authenticate(ctx, username, password)
-    token, expires = identity.issue_token(ctx, user.id)
-    session.clear()
-    session["user_id"] = user.id
-    session["csrf"] = secrets.token_urlsafe(32)
+    user = identity.authenticate(ctx, username, password, address=address(), now=now())
+    web = _start_session(user.id)
+    token, expires = identity.issue_token(ctx, user.id, session_id=web.id)
     return jsonify({"token": token, "expires_at": expires.isoformat() + "Z", "user": user.to_dict(),
-                    "csrf": session["csrf"]})
+                    "csrf": web.csrf})
 
 
 @bp.post("/logout")
-@api("退出登录（撤销当前令牌）", tag="认证", responses={200: obj({"ok": {"type": "boolean"}})})
+@api("退出登录（结束本次登录的会话和令牌）", tag="认证", responses={200: OK})
 def logout() -> ResponseReturnValue:
+    ctx = current_app.extensions["govflow"]
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        identity.revoke_token(current_app.extensions["govflow"], header[7:].strip())
+        identity.revoke_token(ctx, header[7:].strip())
+    current = web_session()
+    if current is not None:
+        sessions.close_session(ctx, current.id)
     session.clear()
     return jsonify({"ok": True})
+
+
+@bp.post("/password")
+@api("修改密码（结束该用户的所有会话和令牌，需重新登录）", tag="认证", body=PASSWORD, responses={200: OK, 429: None})
+def change_password() -> ResponseReturnValue:
+    from service.http.app import json_body
+
+    data = json_body()
+    old, new = data.get("old"), data.get("new")
+    if not isinstance(old, str) or not old:
+        raise ValidationFailed([FieldError("old", "原密码：不能为空")])
+    if not isinstance(new, str):
+        raise ValidationFailed([FieldError("new", "新密码：不能为空")])
+    identity.change_password(current_app.extensions["govflow"], g.user.id, old, new, address=address(), now=now())
+    session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.post("/users/<username>/password")
+@api("管理员重置用户密码（结束该用户的所有会话和令牌）", tag="认证", body=RESET, responses={200: OK})
+def reset_password(username: str) -> ResponseReturnValue:
+    from service.http.app import json_body
+
+    new = json_body().get("new")
+    if not isinstance(new, str):
+        raise ValidationFailed([FieldError("new", "新密码：不能为空")])
+    identity.reset_password(current_app.extensions["govflow"], actor(), username, new, address=address())
+    return jsonify({"ok": True})
+
+
+@bp.get("/security-events")
+@api("安全事件（登录锁定、修改和重置密码；管理员）", tag="认证",
+     responses={200: {"type": "array", "items": obj({}, extra=True)}})
+def security_event_list() -> ResponseReturnValue:
+    kind = request.args.get("kind") or None
+    return jsonify(security_events.recent(current_app.extensions["govflow"], actor(), kind=kind))
 
 
 @bp.get("/me")
@@ -159,7 +251,5 @@ def oidc_callback() -> ResponseReturnValue:
     token = oauth.govflow_idp.authorize_access_token()
     claims = token.get("userinfo") or oauth.govflow_idp.userinfo()
     user = identity.user_from_claims(current_app.extensions["govflow"], claims)
-    session.clear()
-    session["user_id"] = user.id
-    session["csrf"] = secrets.token_urlsafe(32)
+    _start_session(user.id)
     return redirect("/")

@@ -1,4 +1,5 @@
-"""Users, passwords, API tokens and the Actor a signed-in user acts as; the demo seed."""
+"""Users, passwords (sign-in throttled, policy on change), API tokens and the Actor a signed-in
+user acts as; the demo seed. Browser sessions are in service.operations.sessions."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,11 +13,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from service.domain.access import Actor, require_admin
+from service.domain.access import Actor, may_declare, require_admin
 from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from service.operations import security_events, sign_in_throttle
 from service.operations.context import Govflow
-from service.storage.models import ApiToken, Unit, User, utcnow
+from service.storage.models import ApiToken, Unit, User, WebSession, utcnow
 
+PASSWORD_MIN_LENGTH = 10
 ROLES = frozenset({"department", "leader", "reviewer", "supervisor", "auditor", "designer", "admin"})
 TOKEN_DAYS = 7
 # A fixed hash to compare against when the user does not exist, so a login for an unknown name
@@ -37,18 +40,24 @@ class UserView:
     display_name: str
     unit: str | None
     roles: list[str]
+    unit_kind: str | None = None
 
     def actor(self) -> Actor:
         return Actor(self.username, self.unit, frozenset(self.roles))
+
+    @property
+    def may_declare(self) -> bool:
+        # The pages offer 申报项目 exactly where the API would accept it (第六条、第七条(一)).
+        return self.unit_kind is not None and may_declare(self.actor(), self.unit_kind)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "display_name": self.display_name, "unit": self.unit,
                 "roles": self.roles}
 
 
-def _view(user: User) -> UserView:
+def user_view(user: User) -> UserView:
     return UserView(user.id, user.username, user.display_name, user.unit.name if user.unit else None,
-                    sorted(user.roles or []))
+                    sorted(user.roles or []), user.unit.kind if user.unit else None)
 
 
 def _check_roles(roles: Iterable[str]) -> list[str]:
@@ -77,23 +86,97 @@ def create_user(ctx: Govflow, username: str, *, unit: str | None, roles: Iterabl
                     password_hash=generate_password_hash(password, method="scrypt") if password else None)
         s.add(user)
         s.flush()
-        return _view(user)
+        return user_view(user)
 
 
-def authenticate(ctx: Govflow, username: str, password: str) -> UserView:
+def authenticate(ctx: Govflow, username: str, password: str, *, address: str | None = None,
+                 now: dt.datetime | None = None) -> UserView:
+    """Check a password, throttled per account and per client address (sign_in_throttle): while
+    either is locked the answer is TooManyAttempts whatever the password."""
+    now = now or utcnow()
+    sign_in_throttle.check(ctx, username, address, now)
     with ctx.db.session() as s:
         user = s.scalar(select(User).where(User.username == username))
         stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
         ok = check_password_hash(stored, password)
-        if user is None or not user.active or not user.password_hash or not ok:
-            raise Unauthenticated("用户名或密码错误")
-        return _view(user)
+        view = user_view(user) if user is not None and user.active and user.password_hash and ok else None
+    if view is None:
+        sign_in_throttle.record_failure(ctx, username, address, now)
+        raise Unauthenticated("用户名或密码错误")
+    sign_in_throttle.record_success(ctx, username, now)
+    return view
+
+
+def password_problems(password: str, username: str) -> list[str]:
+    """The minimum policy for a new password (等保 asks for complexity), as zh-CN messages."""
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"新密码：至少 {PASSWORD_MIN_LENGTH} 个字符")
+    if len(password) > 200:
+        problems.append("新密码：不能超过 200 个字符")
+    classes = sum(bool(any(test(c) for c in password)) for test in (
+        lambda c: c.isascii() and c.isupper(), lambda c: c.isascii() and c.islower(), str.isdigit,
+        lambda c: not c.isalnum()))
+    if classes < 3:
+        problems.append("新密码：须包含大写字母、小写字母、数字、符号中的至少三类")
+    if username and username.lower() in password.lower():
+        problems.append("新密码：不能包含用户名")
+    return problems
+
+
+def _set_password(s: Session, user: User, new: str) -> None:
+    problems = password_problems(new, user.username)
+    if problems:
+        raise ValidationFailed([FieldError("new", p) for p in problems], "新密码不符合要求")
+    user.password_hash = generate_password_hash(new, method="scrypt")
+    # Every session and token of the user ends with the old password, on every process.
+    s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def change_password(ctx: Govflow, user_id: int, old: str, new: str, *, address: str | None = None,
+                    now: dt.datetime | None = None) -> None:
+    """The signed-in user's own change: the old password is checked (and a wrong one counted like a
+    failed sign-in, so a stolen session cannot guess it); all the user's sessions and tokens end."""
+    now = now or utcnow()
+    with ctx.db.session() as s:
+        user = s.get(User, user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("请先登录")
+        username, stored = user.username, user.password_hash
+    if stored is None:
+        raise Forbidden("该账号通过统一身份认证登录，请在身份提供方修改密码")
+    sign_in_throttle.check(ctx, username, address, now)
+    if not check_password_hash(stored, old):
+        sign_in_throttle.record_failure(ctx, username, address, now)
+        raise ValidationFailed([FieldError("old", "原密码：不正确")], "原密码不正确")
+    if old == new:
+        raise ValidationFailed([FieldError("new", "新密码：不能与原密码相同")], "新密码不符合要求")
+    with ctx.db.session() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        _set_password(s, user, new)
+        security_events.record(s, "password_changed", username=username, address=address, at=now)
+
+
+def reset_password(ctx: Govflow, actor: Actor, username: str, new: str, *, address: str | None = None) -> None:
+    """An administrator sets a user's password (forgotten, or suspected stolen): the same policy,
+    and every session and token of that user ends; the account's sign-in lock is lifted."""
+    require_admin(actor)
+    with ctx.db.session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"用户 {username} 不存在")
+        _set_password(s, user, new)
+        security_events.record(s, "password_reset", username=username, address=address,
+                               detail={"by": actor.user})
+    sign_in_throttle.record_success(ctx, username, utcnow())
 
 
 def get_user(ctx: Govflow, user_id: int) -> UserView | None:
     with ctx.db.session() as s:
         user = s.get(User, user_id)
-        return _view(user) if user is not None and user.active else None
+        return user_view(user) if user is not None and user.active else None
 
 
 def user_in_unit(session: Session, username: str, unit: str) -> bool:
@@ -105,17 +188,23 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(ctx: Govflow, user_id: int, *, days: int = TOKEN_DAYS) -> tuple[str, dt.datetime]:
+def issue_token(ctx: Govflow, user_id: int, *, days: int = TOKEN_DAYS,
+                session_id: str | None = None) -> tuple[str, dt.datetime]:
+    """A bearer token; `session_id` pairs it with the browser session of the same sign-in."""
     token = secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=days)
     with ctx.db.session() as s:
-        s.add(ApiToken(token_hash=_token_hash(token), user_id=user_id, expires_at=expires))
+        s.add(ApiToken(token_hash=_token_hash(token), user_id=user_id, expires_at=expires, session_id=session_id))
     return token, expires
 
 
 def revoke_token(ctx: Govflow, token: str) -> None:
+    """Sign-out with a bearer token: the token and the browser session of the same sign-in."""
     with ctx.db.session() as s:
+        paired = s.scalar(select(ApiToken.session_id).where(ApiToken.token_hash == _token_hash(token)))
         s.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        if paired:
+            s.execute(delete(WebSession).where(WebSession.id == paired))
 
 
 def user_for_token(ctx: Govflow, token: str) -> UserView | None:
@@ -124,7 +213,7 @@ def user_for_token(ctx: Govflow, token: str) -> UserView | None:
                         .where(ApiToken.token_hash == _token_hash(token))).first()
         if row is None or row[0].expires_at < utcnow() or not row[1].active:
             return None
-        return _view(row[1])
+        return user_view(row[1])
 
 
 def user_from_claims(ctx: Govflow, claims: Mapping[str, Any]) -> UserView:
@@ -145,7 +234,7 @@ def user_from_claims(ctx: Govflow, claims: Mapping[str, Any]) -> UserView:
             user.oidc_subject = subject
         if not user.active:
             raise Forbidden("账号已停用")
-        return _view(user)
+        return user_view(user)
 
 
 # -- demo seed -----------------------------------------------------------------------------------

@@ -1,13 +1,38 @@
-"""Password login, bearer tokens, browser session, OIDC switch and claim mapping."""
+"""Password login, bearer tokens, server-side browser sessions (logout, idle expiry, password
+change and reset end them), OIDC switch and claim mapping."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from service.domain.errors import Forbidden
 from service.http.auth import OidcConfig
 from service.operations import identity
+from service.scenario import Driver
+from service.storage.models import ApiToken, SecurityEvent, WebSession, utcnow
+
+NEW_PASSWORD = "Dongying-2027-New"
+
+
+def _login(app, username: str = "edu", password: str = identity.DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.json
+    return client, r.json
+
+
+def _replay(app, client):  # type: ignore[no-untyped-def]
+    """A new client carrying a copy of `client`'s session cookie (what a thief would hold)."""
+    copy = app.test_client()
+    copy.set_cookie(app.config["SESSION_COOKIE_NAME"], client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value)
+    return copy
+
+
+def _declaration(ctx):  # type: ignore[no-untyped-def]
+    return {"data": Driver(ctx).answer("declaration", {"budget_year": 2027, "participants": []})}
 
 
 def test_login_gives_token_and_session(app):
@@ -110,3 +135,142 @@ def test_cookie_session_writes_need_the_csrf_token(app, ctx):
     fresh = app.test_client()
     bearer = {"Authorization": f"Bearer {login.json['token']}"}
     assert fresh.post(f"/api/tasks/{task['id']}/unclaim", headers=bearer).status_code == 200
+
+
+def test_the_cookie_carries_only_an_opaque_session_id(app, ctx):
+    client, body = _login(app)
+    value = client.get_cookie("session").value
+    data = app.session_interface.get_signing_serializer(app).loads(value)
+    assert set(data) == {"sid"} and body["csrf"] not in value
+    with ctx.db.session() as s:
+        row = s.scalars(select(WebSession)).one()
+        # Stored as a hash: the table does not hold what the cookie holds.
+        assert row.id != data["sid"] and len(row.id) == 64 and row.csrf == body["csrf"]
+
+
+def test_logout_ends_the_session_for_every_copy_of_the_cookie(app, ctx):
+    client, body = _login(app)
+    thief = _replay(app, client)
+    assert thief.get("/api/auth/me").json["username"] == "edu"
+    csrf = {"X-CSRF-Token": body["csrf"]}
+    assert thief.post("/api/projects", json=_declaration(ctx), headers=csrf).status_code == 201
+    assert client.post("/api/auth/logout", headers=csrf).status_code == 200
+    assert thief.get("/api/auth/me").status_code == 401
+    assert thief.post("/api/projects", json=_declaration(ctx), headers=csrf).status_code in (401, 403)
+    # The pages too: back to the login page.
+    assert thief.get("/inbox").status_code == 302
+    # The bearer token of the same sign-in ended with it.
+    bearer = {"Authorization": f"Bearer {body['token']}"}
+    assert app.test_client().get("/api/auth/me", headers=bearer).status_code == 401
+
+
+def test_logout_with_the_token_ends_its_browser_session_too(app):
+    client, body = _login(app)
+    assert app.test_client().post("/api/auth/logout", headers={"Authorization": f"Bearer {body['token']}"}
+                                  ).status_code == 200
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_logout_in_one_process_is_seen_by_another(app, ctx):
+    """Two apps with their own engines on one database stand for two gunicorn workers (a real
+    gunicorn run is in test_sessions_gunicorn.py)."""
+    from service.http.app import create_app
+    from tests.conftest import make_ctx
+
+    other_ctx = make_ctx(ctx.settings.database_url)
+    try:
+        other = create_app(other_ctx, secret_key="test")
+        client, body = _login(app)
+        there = _replay(other, client)
+        assert there.get("/api/auth/me").status_code == 200
+        client.post("/api/auth/logout", headers={"X-CSRF-Token": body["csrf"]})
+        assert there.get("/api/auth/me").status_code == 401
+    finally:
+        other_ctx.close()
+
+
+def test_an_idle_session_expires(app, ctx):
+    now = [utcnow()]
+    app.config["GOVFLOW_CLOCK"] = lambda: now[0]
+    client, _ = _login(app)
+    idle = dt.timedelta(minutes=ctx.settings.session_idle_minutes)
+    now[0] += idle - dt.timedelta(minutes=1)
+    assert client.get("/api/auth/me").status_code == 200  # seen: the idle time starts again
+    now[0] += idle - dt.timedelta(minutes=1)
+    assert client.get("/api/auth/me").status_code == 200
+    now[0] += idle + dt.timedelta(seconds=1)
+    assert client.get("/api/auth/me").status_code == 401
+    # And no session outlives its absolute end, however busy.
+    client, _ = _login(app)
+    end = now[0] + dt.timedelta(hours=ctx.settings.session_max_hours)
+    while now[0] < end - dt.timedelta(hours=1):
+        now[0] += dt.timedelta(hours=1)
+        assert client.get("/api/auth/me").status_code == 200
+    now[0] = end
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_password_change_ends_every_session_and_token_of_the_user(app, ctx):
+    laptop, first = _login(app)
+    phone, _ = _login(app)
+    script_token = identity.issue_token(ctx, first["user"]["id"])[0]
+    other_user, other = _login(app, "health")
+    r = laptop.post("/api/auth/password", json={"old": identity.DEMO_PASSWORD, "new": NEW_PASSWORD},
+                    headers={"X-CSRF-Token": first["csrf"]})
+    assert r.status_code == 200, r.json
+    for client in (laptop, phone):
+        assert client.get("/api/auth/me").status_code == 401
+    for token in (first["token"], script_token):
+        assert app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert other_user.get("/api/auth/me").status_code == 200  # another user's session is untouched
+    with ctx.db.session() as s:
+        uid = first["user"]["id"]
+        assert s.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == uid)) == 0
+        assert s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == uid)) == 0
+        assert s.scalar(select(SecurityEvent.kind).where(SecurityEvent.username == "edu")) == "password_changed"
+    old = app.test_client().post("/api/auth/login", json={"username": "edu", "password": identity.DEMO_PASSWORD})
+    assert old.status_code == 401
+    _login(app, "edu", NEW_PASSWORD)
+
+
+def test_password_change_checks_the_old_password_and_the_policy(app):
+    client, body = _login(app)
+    csrf = {"X-CSRF-Token": body["csrf"]}
+    wrong = client.post("/api/auth/password", json={"old": "nope", "new": NEW_PASSWORD}, headers=csrf)
+    assert wrong.status_code == 422 and wrong.json["error"]["errors"] == [{"path": "old", "message": "原密码：不正确"}]
+    for new, message in (("Short-1", "新密码：至少 10 个字符"),
+                         ("alllowercaseletters", "新密码：须包含大写字母、小写字母、数字、符号中的至少三类"),
+                         ("My-edu-Password-1", "新密码：不能包含用户名"),
+                         (identity.DEMO_PASSWORD, "新密码：")):
+        r = client.post("/api/auth/password", json={"old": identity.DEMO_PASSWORD, "new": new}, headers=csrf)
+        assert r.status_code == 422, new
+        assert any(e["path"] == "new" and e["message"].startswith(message) for e in r.json["error"]["errors"]), r.json
+    # Cookie-authenticated like every write: without the CSRF token it is refused.
+    assert client.post("/api/auth/password", json={"old": identity.DEMO_PASSWORD, "new": NEW_PASSWORD}
+                       ).status_code == 403
+    assert client.get("/api/auth/me").status_code == 200  # nothing changed
+
+
+def test_admin_resets_a_password_and_signs_the_user_out_everywhere(app, api, ctx):
+    edu, body = _login(app)
+    assert api.as_("finance").post("/api/auth/users/edu/password", json={"new": NEW_PASSWORD}).status_code == 403
+    assert api.as_("admin").post("/api/auth/users/nobody/password", json={"new": NEW_PASSWORD}).status_code == 404
+    weak = api.as_("admin").post("/api/auth/users/edu/password", json={"new": "weak"})
+    assert weak.status_code == 422 and weak.json["error"]["errors"][0]["path"] == "new"
+    assert api.as_("admin").post("/api/auth/users/edu/password", json={"new": NEW_PASSWORD}).status_code == 200
+    assert edu.get("/api/auth/me").status_code == 401
+    assert api.as_("edu").get("/api/auth/me").status_code == 401
+    _login(app, "edu", NEW_PASSWORD)
+    events = api.as_("admin").get("/api/auth/security-events", query_string={"kind": "password_reset"}).json
+    assert [(e["username"], e["detail"]["by"]) for e in events] == [("edu", "admin")]
+    assert api.as_("finance").get("/api/auth/security-events").status_code == 403
+
+
+def test_signing_in_again_replaces_the_browsers_session(app):
+    client, first = _login(app)
+    stale = _replay(app, client)
+    second = client.post("/api/auth/login", json={"username": "edu", "password": identity.DEMO_PASSWORD}).json
+    assert stale.get("/api/auth/me").status_code == 401  # the id from before is gone (no fixation)
+    assert client.get("/api/auth/me").status_code == 200 and second["csrf"] != first["csrf"]
+    bearer = {"Authorization": f"Bearer {first['token']}"}
+    assert app.test_client().get("/api/auth/me", headers=bearer).status_code == 200

@@ -93,6 +93,13 @@ class Session:
         # Offline: every request a page makes must go to govflow itself (no CDN, no fonts online).
         page.on("request", lambda req: None if req.url.startswith((self.server.url, "data:", "blob:", "about:"))
                 else errors.append(f"外部请求：{req.url}"))
+        # Content-Security-Policy (service/http/security_headers.py): a violation fails the page like a
+        # script error. Chromium reports each on the console; the event names directive and source.
+        context.add_init_script("document.addEventListener('securitypolicyviolation', (e) => console.error("
+                                "'Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI"
+                                " + ' at ' + e.sourceFile + ':' + e.lineNumber))")
+        page.on("console", lambda msg: errors.append(f"CSP：{msg.text}")
+                if "Content Security Policy" in msg.text else None)
         page.js_errors = errors  # type: ignore[attr-defined]
         return page
 

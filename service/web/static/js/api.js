@@ -87,6 +87,8 @@ export function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
+    // Through CSSOM: the Content-Security-Policy refuses style attributes, not element.style.
+    else if (key === "style") el.style.cssText = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (value === true) el.setAttribute(key, "");
     else el.setAttribute(key, value);
@@ -97,6 +99,12 @@ export function h(tag, attrs = {}, ...children) {
   }
   return el;
 }
+
+// Forms marked data-no-submit (filters that apply as their fields change): Enter must not submit
+// (reload) the page. Here rather than an inline onsubmit handler, which the Content-Security-Policy refuses.
+document.addEventListener("submit", (event) => {
+  if (event.target instanceof HTMLFormElement && event.target.hasAttribute("data-no-submit")) event.preventDefault();
+});
 
 export function toast(message, kind = "info") {
   const box = document.getElementById("toasts");

@@ -1,0 +1,103 @@
+"""Sessions and the sign-in throttle under the production server: real gunicorn, two worker
+processes, real HTTP. A sign-out in one process holds in the other; a burst of wrong passwords
+spread over both processes locks the account after exactly the limit."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from service.config import REPO_ROOT
+from service.operations import identity
+from service.storage.models import SecurityEvent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def port(ctx, tmp_path) -> Iterator[int]:  # type: ignore[no-untyped-def]
+    identity.seed_demo_users(ctx)
+    port = _free_port()
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test",
+           "GOVFLOW_ATTACHMENTS_DIR": str(tmp_path / "attachments")}
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+                             "-b", f"127.0.0.1:{port}", "--timeout", "60", "service.http.serve:wsgi()"],
+                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _call(port, "GET", "/api/openapi.json")[0] != 200:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+        text = (tmp_path / "gunicorn.log").read_text(errors="replace")
+        assert "Traceback" not in text, text[-5000:]
+
+
+def _call(port: int, method: str, path: str, body: Any = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request(method, path, body=None if body is None else json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        raw = resp.read()
+        conn.close()
+    except OSError:
+        return 0, {}, None
+    return resp.status, dict(resp.getheaders()), json.loads(raw) if raw and raw[:1] in b"{[" else raw
+
+
+def test_sign_out_holds_on_every_worker_and_the_throttle_counts_across_them(ctx, port):
+    status, headers, body = _call(port, "POST", "/api/auth/login",
+                                  {"username": "edu", "password": identity.DEMO_PASSWORD})
+    assert status == 200
+    cookie = {"Cookie": headers["Set-Cookie"].split(";", 1)[0]}
+    # Fresh connections: gunicorn hands them to either worker.
+    assert {_call(port, "GET", "/api/auth/me", headers=cookie)[0] for _ in range(10)} == {200}
+    assert _call(port, "POST", "/api/auth/logout", headers={**cookie, "X-CSRF-Token": body["csrf"]})[0] == 200
+    after = [_call(port, "GET", "/api/auth/me", headers=cookie)[0] for _ in range(20)]
+    assert set(after) == {401}, after
+    assert _call(port, "POST", "/api/tasks/1/claim", headers={**cookie, "X-CSRF-Token": body["csrf"]})[0] == 401
+
+    # Twenty wrong passwords at one moment over both processes: exactly four plain refusals.
+    barrier = threading.Barrier(20)
+    results: list[int] = []
+
+    def guess(i: int) -> None:
+        barrier.wait()
+        results.append(_call(port, "POST", "/api/auth/login", {"username": "finance", "password": f"g{i}"})[0])
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert Counter(results) == {401: 4, 429: 16}, Counter(results)
+    status, headers, _ = _call(port, "POST", "/api/auth/login",
+                               {"username": "finance", "password": identity.DEMO_PASSWORD})
+    assert status == 429 and int(headers["Retry-After"]) > 0
+    with ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(SecurityEvent)
+                        .where(SecurityEvent.kind == "sign_in_locked", SecurityEvent.username == "finance")) == 1
