@@ -6,11 +6,11 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import BaseConverter
 
-from service.http import errors
+from service.http import errors, json_input
 from service.http.spec import MAX_ID
 from service.operations.attachments import max_bytes
 from service.operations.context import Govflow
@@ -42,28 +42,21 @@ class YearConverter(IdConverter):
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; 400 for anything else. NUL characters are refused here because
-    PostgreSQL text cannot hold them."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The request's JSON object; 400 for anything else, and 400 with the field's path for JSON the
+    service refuses: nested deeper than 64, NaN/Infinity/out-of-range numbers, NUL characters and
+    lone surrogates (PostgreSQL text holds neither) — service.http.json_input."""
+    cached = g.get("_govflow_json_body")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    data = json_input.parse_object(request.get_data(cache=True)) if request.is_json else None
+    if data is None:
         raise BadRequest("请求体必须是 JSON 对象")
-    if _has_nul(data):
-        raise BadRequest("请求中不能包含空字符（\\u0000）")
+    g._govflow_json_body = data
     return data
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> Flask:
-    from service.http import auth
+    from service.http import auth, security_headers
     from service.http.views import (
         annual_lists,
         attachments,
@@ -85,6 +78,8 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
         SECRET_KEY=secret_key or os.environ.get("GOVFLOW_SECRET_KEY") or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # HTTPS deployments (docs/security.md): the cookie is never sent over plain HTTP.
+        SESSION_COOKIE_SECURE=os.environ.get("GOVFLOW_COOKIE_SECURE") == "1",
         # Room for the multipart envelope around the largest allowed file.
         MAX_CONTENT_LENGTH=max_bytes() + 64 * 1024,
         JSON_AS_ASCII=False,
@@ -95,6 +90,7 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["govflow"] = ctx or Govflow()
     errors.register(app)
+    security_headers.init_app(app)
     auth.init_app(app)
     for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
                    forms, statistics):

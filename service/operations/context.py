@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +27,8 @@ from service.engine.scripting import SandboxedScriptEngine
 from service.engine.state import load_specs
 from service.storage.db import Database
 from service.storage.models import CalendarYear, ProcessVersion, Unit
+
+log = logging.getLogger("govflow.forms")
 
 
 class WorkflowCache:
@@ -200,8 +203,12 @@ class FormStore:
             if not self.files.exists(name):
                 continue
             try:
-                forms[name] = Form(name, json.loads(schema) if isinstance(schema, str | bytes) else schema)
+                forms[name] = Form(name, json.loads(schema) if isinstance(schema, str | bytes) else schema,
+                                   self.files.directory)
             except Exception:  # noqa: BLE001 - saved revisions were checked; never serve a broken one
+                # e.g. saved before a rule got stricter (a pattern RE2 refuses): the file serves, and
+                # the operator is told which revision was passed over.
+                log.warning("form %s revision %s no longer builds; serving forms/%s.json", name, revision, name)
                 continue
             if isinstance(saved_at, str):
                 saved_at = dt.datetime.fromisoformat(saved_at)

@@ -46,6 +46,8 @@ class Unit(Base):
     # Head of the unit's own audit chain (rectifications, 第二十七条), like a project's.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     audit_head: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # Keyed MAC of (chain, seq, head): "algorithm:key_id:hex" (service.domain.audit_chain); "" before 0007.
+    audit_mac: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ProcessVersion(Base):
@@ -87,6 +89,7 @@ class Project(Base):
     # Head of the tamper-evident audit chain, kept here so appending costs no extra query.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(128), default="")
+    audit_mac: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -187,6 +190,29 @@ class AuditRecord(Base):
     algorithm: Mapped[str] = mapped_column(String(10))
     prev_hash: Mapped[str] = mapped_column(String(128))
     hash: Mapped[str] = mapped_column(String(128))
+    # HMAC of the record under the audit key `key_id` (outside the database); NULL: written before
+    # 0007 (unsigned legacy, see docs/audit.md).
+    mac: Mapped[str | None] = mapped_column(String(128))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditCheckpoint(Base):
+    """A signed chain head (seq, head hash, when): what the chain was at that moment, so deleting its
+    newest records later is found even with the owner row rewound. Exportable for outside keeping."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_project", "project_id", "seq"),
+                      Index("ix_audit_checkpoints_unit", "unit_id", "seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    algorithm: Mapped[str] = mapped_column(String(10))
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(128))
 
 
 class DeclarationWindow(Base):
@@ -275,6 +301,53 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The browser session opened by the same sign-in (web_sessions.id): signing out of either ends both.
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+# -- sessions and sign-in (0006) ---------------------------------------------------------------------
+
+
+class WebSession(Base):
+    """A browser session: the cookie carries only an opaque random id, this row holds the rest, so
+    signing out or changing the password ends the session on every server process at once."""
+
+    __tablename__ = "web_sessions"
+
+    # SHA-256 of the cookie's id: a database dump opens no session.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Absolute end; idleness is judged from last_seen_at.
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key ("account:NAME" or "address:IP") in a fixed window; a key
+    past its limit is locked until locked_until, for longer on each lockout (`lockouts`)."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SecurityEvent(Base):
+    """Security-relevant events outside any project (lockouts, password changes and resets)."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    username: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Attachment(Base):

@@ -3,23 +3,39 @@ from __future__ import annotations
 
 import hmac
 import json
-import secrets
+import re
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask import Blueprint, current_app, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
 from service.domain.access import WORKER_ROLES
-from service.operations import identity
+from service.operations import sessions
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 
 VENDOR = Path(__file__).parent / "static" / "vendor"
+
+class Declarers(frozenset[str]):
+    """The 建设单位's people: these roles in a unit of kind "department" (第六条、第七条(一)); a
+    reviewer, 市政府's leader or 督办 never sees 申报项目, as the API would refuse them."""
+
+
+DECLARERS = Declarers({"department", "leader"})
+
+
+def may_open(user: Any, roles: frozenset[str]) -> bool:
+    if not roles:
+        return True
+    if not set(user.roles) & roles:
+        return False
+    return not isinstance(roles, Declarers) or bool(user.may_declare)
+
 
 # (label, path, roles that see the link); the first link a user may see is their home page.
 NAV: list[tuple[str, str, frozenset[str]]] = [
@@ -27,7 +43,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("督办看板", "/dashboard", frozenset({"supervisor", "auditor", "admin"})),
     ("流程设计", "/designer", frozenset({"designer", "admin"})),
     ("项目库", "/projects", WORKER_ROLES | {"supervisor", "auditor", "admin", "designer"}),
-    ("申报项目", "/projects/new", frozenset({"department", "leader"})),
+    ("申报项目", "/projects/new", DECLARERS),
     ("消息", "/notifications", WORKER_ROLES | {"supervisor"}),
     ("工作日历", "/admin/calendar", frozenset({"admin", "designer", "supervisor", "auditor"})),
 ]
@@ -37,17 +53,16 @@ SIGNED_IN: frozenset[str] = frozenset()  # any signed-in user
 
 
 def _user() -> Any:
-    user_id = session.get("user_id")
-    if user_id is None:
-        return None
-    return identity.get_user(current_app.extensions["govflow"], int(user_id))
+    """The signed-in user of the page request: service.http.auth resolved the session cookie
+    against its server-side record before the view."""
+    current = g.get("web_session")
+    return current.user if current is not None else None
 
 
 def csrf_token() -> str:
     """The session's token for /api writes made with the session cookie (service.http.auth checks it)."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
+    current = g.get("web_session")
+    return current.csrf if current is not None else ""
 
 
 def page(roles: frozenset[str]) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
@@ -59,7 +74,7 @@ def page(roles: frozenset[str]) -> Callable[[Callable[..., ResponseReturnValue]]
             user = _user()
             if user is None:
                 return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/?=&"))
-            if roles and not (set(user.roles) & roles):
+            if not may_open(user, roles):
                 return render_template("forbidden.html", **_globals(user)), 403
             return view(user=user, **kwargs)
 
@@ -69,8 +84,7 @@ def page(roles: frozenset[str]) -> Callable[[Callable[..., ResponseReturnValue]]
 
 
 def _globals(user: Any) -> dict[str, Any]:
-    roles = set(user.roles) if user is not None else set()
-    nav = [(label, path) for label, path, who in NAV if roles & who]
+    nav = [(label, path) for label, path, who in NAV if user is not None and may_open(user, who)]
     return {"user": user, "nav": nav, "csrf": csrf_token() if user is not None else "",
             "vendor_missing": not (VENDOR / "versions.json").exists(), "active": request.path}
 
@@ -82,9 +96,8 @@ def render(template: str, user: Any, *, page_data: dict[str, Any] | None = None,
 
 
 def home_for(user: Any) -> str:
-    roles = set(user.roles)
     for _, path, who in NAV:
-        if roles & who:
+        if may_open(user, who):
             return path
     return "/projects"
 
@@ -100,24 +113,42 @@ def favicon() -> ResponseReturnValue:
     return redirect("/static/favicon.svg", code=301)
 
 
+# Characters browsers drop from a URL before reading it (WHATWG URL: tab and newline anywhere,
+# C0 controls and space at the ends), so "/\t/evil.example" navigates like "//evil.example".
+_DROPPED = re.compile(r"[\t\n\r]")
+_EDGES = "".join(chr(c) for c in range(0x21))
+
+
+def local_target(raw: str | None) -> str:
+    """`raw` as the browser would read it if that is a path on this site, else "" (then the page
+    goes home). Only "/" followed by something other than "/" or "\\": browsers read "//host" and
+    "/\\host" as another host; any other control character is refused outright."""
+    target = _DROPPED.sub("", raw or "").strip(_EDGES)
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or "\\" in target:
+        return ""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return ""
+    return target
+
+
 @bp.get("/login")
 def login() -> ResponseReturnValue:
-    target = request.args.get("next", "")
     # Only local paths: an open redirect would let a phishing link land users elsewhere after login.
-    # Browsers read "/\\host" like "//host", so a backslash is refused too.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = ""
-    return render_template("login.html", **_globals(None), next=target,
+    # The page script checks the same again before it navigates (static/js/pages/login.js).
+    return render_template("login.html", **_globals(None), next=local_target(request.args.get("next")),
                            oidc=current_app.config.get("OIDC") is not None)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     # A POST with the session's token: a link or image on another site cannot sign users out.
+    current = g.get("web_session")
     sent = request.form.get("csrf", "")
-    if session.get("csrf") and hmac.compare_digest(sent, str(session["csrf"])):
+    if current is not None and hmac.compare_digest(sent, current.csrf):
+        sessions.close_session(current_app.extensions["govflow"], current.id)
         session.clear()
-    return redirect("/login" if "user_id" not in session else "/home")
+        return redirect("/login")
+    return redirect("/login" if current is None else "/home")
 
 
 @bp.get("/home")
@@ -139,7 +170,7 @@ PAGES: list[tuple[str, str, frozenset[str], str]] = [
     ("/inbox", "inbox.html", SIGNED_IN, "我的待办"),
     ("/tasks/<id:task_id>", "task.html", SIGNED_IN, "办理任务"),
     ("/projects", "projects.html", SIGNED_IN, "项目库"),
-    ("/projects/new", "declare.html", frozenset({"department", "leader"}), "申报项目"),
+    ("/projects/new", "declare.html", DECLARERS, "申报项目"),
     ("/projects/<id:project_id>", "project.html", SIGNED_IN, "项目详情"),
     ("/notifications", "notifications.html", SIGNED_IN, "消息"),
     ("/dashboard", "dashboard.html", SUPERVISORS, "督办看板"),

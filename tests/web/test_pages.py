@@ -6,7 +6,7 @@ import pytest
 
 from service.http.app import create_app
 from service.operations import identity
-from service.web.pages import PAGES
+from service.web.pages import PAGES, Declarers
 
 HOMES = {"edu": "/inbox", "bigdata": "/inbox", "supervisor": "/dashboard", "auditor": "/dashboard",
          "designer": "/designer", "admin": "/dashboard"}
@@ -37,7 +37,18 @@ def test_each_role_lands_on_its_home_and_sees_only_its_pages(client, username):
     for path, _, roles, _ in PAGES:
         url = path.replace("<id:task_id>", "1").replace("<id:project_id>", "1")
         status = client.get(url).status_code
-        assert status == (200 if not roles or roles & user_roles else 403), (username, url, status)
+        may = not roles or (roles & user_roles and (not isinstance(roles, Declarers) or username == "edu"))
+        assert status == (200 if may else 403), (username, url, status)
+
+
+@pytest.mark.parametrize("username, offered", [("edu", True), ("edu_leader", True), ("gov", False),
+                                               ("bigdata", False), ("finance", False)])
+def test_declaring_is_offered_only_to_a_construction_unit(client, username, offered):
+    """第六条、第七条(一): 市政府's leader and the reviewers hold worker roles but do not declare: the
+    pages neither link nor open 申报项目, as the API refuses them."""
+    login(client, username)
+    assert ('href="/projects/new"' in client.get("/projects").text) is offered
+    assert client.get("/projects/new").status_code == (200 if offered else 403)
 
 
 def test_errors_are_pages_for_pages_and_json_for_the_api(client):
