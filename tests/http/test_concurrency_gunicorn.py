@@ -5,30 +5,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from service.config import REPO_ROOT
 from service.operations import identity
 from service.scenario import Driver
+from tests.servers import gunicorn
 
 REVIEWERS = {"review_bigdata": "bigdata", "review_cac": "cac", "review_police": "police", "review_crypto": "crypto"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -37,33 +25,8 @@ def server(ctx, tmp_path) -> Iterator[tuple[int, dict[str, str]]]:  # type: igno
     tokens = {u.username: identity.issue_token(ctx, u.id)[0]
               for u in (identity.authenticate(ctx, name, identity.DEMO_PASSWORD)
                         for name in ("bigdata", "cac", "police", "crypto"))}
-    port = _free_port()
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test",
-           "GOVFLOW_ATTACHMENTS_DIR": str(tmp_path / "attachments")}
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8",
-                             "-b", f"127.0.0.1:{port}", "--timeout", "60", "service.http.serve:wsgi()"],
-                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                c.request("GET", "/api/openapi.json")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.3)
+    with gunicorn(ctx.settings.database_url, tmp_path, workers=2, threads=8) as (port, _):
         yield port, tokens
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
-        text = (tmp_path / "gunicorn.log").read_text(errors="replace")
-        assert "Traceback" not in text, text[-5000:]
 
 
 def _post_all(port: int, requests: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

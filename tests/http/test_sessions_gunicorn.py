@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -19,40 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.config import REPO_ROOT
 from service.operations import identity
 from service.storage.models import SecurityEvent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import gunicorn
 
 
 @pytest.fixture
 def port(ctx, tmp_path) -> Iterator[int]:  # type: ignore[no-untyped-def]
     identity.seed_demo_users(ctx)
-    port = _free_port()
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test",
-           "GOVFLOW_ATTACHMENTS_DIR": str(tmp_path / "attachments")}
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
-                             "-b", f"127.0.0.1:{port}", "--timeout", "60", "service.http.serve:wsgi()"],
-                            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while _call(port, "GET", "/api/openapi.json")[0] != 200:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
-            time.sleep(0.3)
+    with gunicorn(ctx.settings.database_url, tmp_path) as (port, _):
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
-        text = (tmp_path / "gunicorn.log").read_text(errors="replace")
-        assert "Traceback" not in text, text[-5000:]
 
 
 def _call(port: int, method: str, path: str, body: Any = None,
