@@ -40,6 +40,17 @@ YEAR = dt.date.today().year + 1
 
 
 
+def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    """The production server on `url`, in its own process group (stop it with os.killpg)."""
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": url, "GOVFLOW_SECRET_KEY": "bench"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "service.http.serve:wsgi()"],
+        cwd=ROOT, env=env, start_new_session=True)
+    wait_ready(port)
+    return server
+
+
 def wait_ready(port: int, timeout: float = 30) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -94,12 +105,7 @@ def main() -> None:
         identity.seed_demo_users(ctx)
         finance = identity.authenticate(ctx, "finance", identity.DEMO_PASSWORD)
         token = identity.issue_token(ctx, finance.id)[0]
-        env = {**os.environ, "GOVFLOW_DATABASE_URL": url, "GOVFLOW_SECRET_KEY": "bench"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads",
-             str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning", "service.http.serve:wsgi()"],
-            cwd=ROOT, env=env, start_new_session=True)
-        wait_ready(args.port)
+        server = start_gunicorn(url, args.port, args.workers, args.threads)
         driver = Driver(ctx)
         results = {}
         for n in [int(c) for c in args.clients.split(",")]:

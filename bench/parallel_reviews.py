@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_latency import pct, wait_ready  # noqa: E402
+from http_latency import pct, start_gunicorn  # noqa: E402
 from scratch import scratch_db, write_result  # noqa: E402
 
 from service.config import Settings  # noqa: E402
@@ -90,12 +89,7 @@ def main() -> None:
             pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
             driver.run(pid, until="review_bigdata")
             pids.append(pid)
-        env = {**os.environ, "GOVFLOW_DATABASE_URL": url, "GOVFLOW_SECRET_KEY": "bench"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads",
-             str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning", "service.http.serve:wsgi()"],
-            cwd=ROOT, env=env, start_new_session=True)
-        wait_ready(args.port)
+        server = start_gunicorn(url, args.port, args.workers, args.threads)
         load_before = os.getloadavg()
         statuses: Counter[int] = Counter()
         latencies: list[float] = []
