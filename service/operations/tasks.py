@@ -79,6 +79,8 @@ def load_for_write(session: Session, work_item_id: int) -> tuple[WorkItem, Proce
     """The work item with its instance and project, after locking the project row: every writer of
     one project queues here (service.storage.locks), so what follows reads the newest committed state
     and the parallel branches of one project never fail each other."""
+    if locks.serialised_by_database(session):
+        return _load(session, work_item_id)
     project = locks.project_of_work_item(session, work_item_id)
     if project is None:
         raise NotFound("任务不存在")

@@ -26,6 +26,12 @@ def _postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def serialised_by_database(session: Session) -> bool:
+    """True where the database itself lets one writer in at a time (SQLite's BEGIN IMMEDIATE): a
+    caller may then skip the lock statement and read in one round trip, which is already fresh."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def _fresh(query: Select, entity: type) -> Select:  # type: ignore[type-arg]
     # OF the entity's table only: a project's unit is joined eagerly (nullable side of an outer
     # join, which PostgreSQL refuses to lock). populate_existing: an object already in the session
