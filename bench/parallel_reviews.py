@@ -10,7 +10,6 @@ through one barrier). Counts 200 / 409 / 5xx and times each request; prints the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import os
@@ -25,17 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine_throughput import setup  # noqa: E402
 from http_latency import pct, start_gunicorn  # noqa: E402
 from scratch import scratch_db, write_result  # noqa: E402
 
-from service.config import Settings  # noqa: E402
-from service.domain.access import Actor  # noqa: E402
-from service.operations import identity, organisation, processes  # noqa: E402
-from service.operations.context import Govflow  # noqa: E402
+from service.operations import identity  # noqa: E402
 from service.scenario import Driver  # noqa: E402
-from service.storage.migrate import upgrade  # noqa: E402
 
-OPERATOR = Actor("bench", None, frozenset({"admin", "system"}))
 REVIEWERS = {"review_bigdata": "bigdata", "review_cac": "cac", "review_police": "police", "review_crypto": "crypto"}
 
 
@@ -75,11 +70,7 @@ def main() -> None:
     url, drop = scratch_db(args.db)
     server = None
     try:
-        upgrade(url)
-        ctx = Govflow(Settings(database_url=url, processes_dir=ROOT / "processes", forms_dir=ROOT / "forms"))
-        organisation.ensure_units(ctx)
-        processes.deploy(ctx, processes.bundle_from_directory(ROOT / "processes"), OPERATOR)
-        organisation.set_window(ctx, 2027, dt.date(2000, 1, 1), dt.date(2100, 12, 31), OPERATOR)
+        ctx = setup(url, cache=2000)  # migrated, units, processes/ deployed, 2027 window open
         identity.seed_demo_users(ctx)
         tokens = {name: identity.issue_token(ctx, identity.authenticate(ctx, name, identity.DEMO_PASSWORD).id)[0]
                   for name in REVIEWERS.values()}
