@@ -201,6 +201,15 @@ class Celery:
                     proc.wait(5)
         self.worker = self.beat = None
 
+    def wait_until_working(self, timeout: float = 60) -> None:
+        """Until the worker is connected and has run a tick from beat. A broker cut while the worker
+        is still starting is a different event (its supervisor restarts it); the tests that cut the
+        broker mean a running service."""
+        assert wait_for(lambda: " ready." in self.log("worker")
+                        and "govflow.tick[" in self.log("worker")
+                        and "succeeded" in self.log("worker"), timeout), (
+            self.log("worker")[-3000:], self.log("beat")[-1500:])
+
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""

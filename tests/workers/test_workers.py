@@ -94,7 +94,7 @@ def test_redis_down_service_keeps_working_and_backlog_drains(wctx, smtp_sink, re
     fixed_now_env(celery_env, bj("2026-04-29"))
     celery_procs.start_worker(concurrency=2)
     celery_procs.start_beat()
-    time.sleep(2.0)
+    celery_procs.wait_until_working()
     redis_server.stop()
     # The service never needs the broker: completions go through.
     first = driver.open_items(pid)[0].task_name
@@ -103,8 +103,10 @@ def test_redis_down_service_keeps_working_and_backlog_drains(wctx, smtp_sink, re
     time.sleep(2.0)
     assert sink.messages == []
     redis_server.start()
-    assert wait_for(lambda: len(sink.ids()) >= 3, 60), (celery_procs.log("beat")[-1500:],
-                                                         celery_procs.log("worker")[-4000:], delivery_states(wctx))
+    assert wait_for(lambda: len(sink.ids()) >= 3, 60), (
+        {"worker alive": celery_procs.worker is not None and celery_procs.worker.poll() is None,
+         "beat alive": celery_procs.beat is not None and celery_procs.beat.poll() is None},
+        celery_procs.log("beat")[-3000:], celery_procs.log("worker")[-8000:], delivery_states(wctx))
     time.sleep(1.0)
     assert len(sink.messages) == 3 and delivery_states(wctx) == {"sent": 3}
 
