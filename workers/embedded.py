@@ -54,6 +54,7 @@ def start(settings: Settings | None = None, *, broker_url: str | None = None, co
     child_env.update(env or {})
     var = REPO_ROOT / "var"
     var.mkdir(exist_ok=True)
+    _declare_queue(child_env["GOVFLOW_BROKER_URL"])
     log_path = log_path or var / "worker.log"
     schedule = log_path.with_suffix(".beat-schedule")
     with open(log_path, "ab") as log:
@@ -63,3 +64,18 @@ def start(settings: Settings | None = None, *, broker_url: str | None = None, co
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return Handle(process, log_path)
+
+
+def _declare_queue(broker_url: str) -> None:
+    """Create the task queue before the child starts. In one `worker --beat` process the consumer
+    and beat both declare it on a new SQLAlchemy broker file, and kombu's SQL transport inserts the
+    row twice ("UNIQUE constraint failed: kombu_queue.name") and the worker exits."""
+    if not broker_url.startswith("sqla+"):
+        return
+    from kombu import Connection, Exchange, Queue
+
+    from workers.app import app
+
+    name = app.conf.task_default_queue
+    with Connection(broker_url) as conn:
+        Queue(name, Exchange(name, type="direct"), routing_key=name)(conn.default_channel).declare()

@@ -19,7 +19,8 @@ class ChannelSettings:
     smtp_starttls: bool = field(default_factory=lambda: _env("GOVFLOW_SMTP_STARTTLS", "0") == "1")
     webhook_url: str = field(default_factory=lambda: _env("GOVFLOW_WEBHOOK_URL"))
     webhook_secret: str = field(default_factory=lambda: _env("GOVFLOW_WEBHOOK_SECRET"))
-    base_url: str = field(default_factory=lambda: _env("GOVFLOW_BASE_URL", "http://localhost:8000"))
+    # `govflow serve` sets it to the address it binds when unset; standalone workers need it configured.
+    base_url: str = field(default_factory=lambda: _env("GOVFLOW_BASE_URL", "http://127.0.0.1:8000"))
     max_attempts: int = field(default_factory=lambda: int(_env("GOVFLOW_DELIVERY_MAX_ATTEMPTS", "6")))
     backoff_seconds: float = field(default_factory=lambda: float(_env("GOVFLOW_DELIVERY_BACKOFF_SECONDS", "30")))
     # A delivery claimed by a worker that then died is retried after this long.

@@ -67,6 +67,13 @@ class ValidationFailed(GovflowError):
         self.errors = errors
 
 
+class BadField(ValidationFailed):
+    """HTTP 400: a field of a request that is not a task form (an e-mail address, a phone number)
+    is malformed; 422 stays for forms and the measures' rules."""
+
+    code = "bad_request"
+
+
 @dataclass
 class BundleRejected(GovflowError):
     """A BPMN/DMN bundle failed deploy-time validation; `issues` name element and line."""

@@ -30,3 +30,12 @@ def require_task_visible(actor: Actor, task_unit: str, project_unit: str) -> Non
 def can_see_dossier(actor: Actor, project_unit: str, involved_units: set[str]) -> bool:
     """Attachments and opinions: the declaring unit, any unit that has had a task on the project."""
     return reads_everything(actor) or actor.unit == project_unit or actor.unit in involved_units
+
+
+def can_read_task(actor: Actor, task_unit: str, project_unit: str, state: str, involved_units: set[str]) -> bool:
+    """One task page: an open task as can_see_task; a completed one also, read-only, by every unit
+    involved in the project (the consolidator reads the departments' finished reviews). Another
+    unit's open or withdrawn task stays "not found"."""
+    if can_see_task(actor, task_unit, project_unit):
+        return True
+    return state == "completed" and can_see_dossier(actor, project_unit, involved_units)

@@ -58,10 +58,13 @@ def json_body() -> dict[str, Any]:
 def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> Flask:
     from service.http import auth, security_headers
     from service.http.views import (
+        admin_users,
         annual_lists,
         attachments,
         calendar,
+        documents,
         forms,
+        lists,
         meta,
         processes,
         projects,
@@ -92,8 +95,8 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     errors.register(app)
     security_headers.init_app(app)
     auth.init_app(app)
-    for module in (meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
-                   forms, statistics):
+    for module in (lists, meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
+                   forms, statistics, admin_users, documents):
         app.register_blueprint(module.bp)
     from service import web
     from service.web.pages import error_page

@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import (
+    BadField,
     BundleRejected,
     Conflict,
     Forbidden,
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[GovflowError], int]] = [
     (TooLarge, 413),
     # JSON the service refuses (too deep, NaN, lone surrogates): a malformed request, with the path.
     (MalformedJson, 400),
+    (BadField, 400),
     (ValidationFailed, 422),
     (RuleViolation, 422),
     (BundleRejected, 422),

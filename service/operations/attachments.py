@@ -16,7 +16,7 @@ from service.config import REPO_ROOT
 from service.domain.access import WORKER_ROLES, Actor
 from service.domain.errors import FieldError, Forbidden, GovflowError, NotFound, ValidationFailed
 from service.domain.visibility import can_see_dossier
-from service.operations import audit
+from service.operations import audit, people
 from service.operations.context import Govflow
 from service.operations.dossier import _involved, attachment_view
 from service.storage import locks
@@ -103,7 +103,7 @@ def upload(ctx: Govflow, project_id: int, filename: str, stream: IO[bytes], cont
         audit.append(s, project, actor=actor.user, action="attachment_added", work_item_id=work_item_id,
                      detail={"attachment_id": row.id, "filename": name, "size": size, "sha256": sha},
                      algorithm=ctx.settings.audit_hash)
-        return attachment_view(row)
+        return people.add_names(s, attachment_view(row))  # type: ignore[no-any-return]
 
 
 def open_attachment(ctx: Govflow, attachment_id: int, actor: Actor) -> tuple[dict[str, Any], Path]:
@@ -123,5 +123,5 @@ def list_for_project(ctx: Govflow, project_id: int, actor: Actor) -> list[dict[s
         project = s.get(Project, project_id)
         if project is None or not can_see_dossier(actor, project.unit.name, _involved(s, project_id)):
             raise NotFound("项目不存在")
-        return [attachment_view(a) for a in s.scalars(select(Attachment).where(Attachment.project_id == project_id)
-                                                       .order_by(Attachment.id))]
+        return people.add_names(s, [attachment_view(a) for a in s.scalars(  # type: ignore[no-any-return]
+            select(Attachment).where(Attachment.project_id == project_id).order_by(Attachment.id))])

@@ -14,8 +14,9 @@ from service.domain.access import Actor
 from service.domain.csv_cells import safe_cell
 from service.domain.deadlines import local_date
 from service.domain.errors import NotFound
+from service.domain.labels import beijing, state_label, yes_no
 from service.domain.visibility import can_see_dossier, can_see_task
-from service.operations import audit
+from service.operations import audit, people, project_file
 from service.operations.context import Govflow
 from service.operations.task_actions import task_view
 from service.storage.models import (
@@ -53,12 +54,19 @@ def register(ctx: Govflow, *, year: int | None = None, unit: str | None = None, 
             q = q.where(Project.stage == stage)
         if status:
             q = q.where(Project.status == status)
-        return [project_summary(p) for p in s.scalars(q.limit(limit).offset(offset))]
+        return people.add_names(s, [project_summary(p) for p in s.scalars(q.limit(limit).offset(offset))])  # type: ignore[no-any-return]
 
 
 CSV_COLUMNS = [("code", "项目编号"), ("name", "项目名称"), ("budget_year", "预算年度"), ("unit", "建设单位"),
                ("estimate", "投资估算（万元）"), ("stage", "阶段"), ("status", "状态"), ("outcome", "结果"),
-               ("is_urgent", "紧急项目"), ("declared_at", "申报时间")]
+               ("is_urgent", "紧急项目"), ("declared_at", "申报时间（北京时间）")]
+
+
+def register_cells(row: dict[str, Any]) -> list[Any]:
+    """One register row as a document shows it: Chinese states, Beijing time, 是/否 (CSV and XLSX)."""
+    shown = {**row, "status": state_label(row["status"]), "is_urgent": yes_no(row["is_urgent"]),
+             "declared_at": beijing(row["declared_at"])}
+    return [shown[k] for k, _ in CSV_COLUMNS]
 
 
 def register_csv(rows: list[dict[str, Any]]) -> str:
@@ -68,7 +76,7 @@ def register_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.writer(buf)
     w.writerow([title for _, title in CSV_COLUMNS])
     for r in rows:
-        w.writerow([_cell(r[k]) for k, _ in CSV_COLUMNS])
+        w.writerow([_cell(v) for v in register_cells(r)])
     return buf.getvalue()
 
 
@@ -87,6 +95,12 @@ def _load(session: Any, project_id: int) -> Project:
     if project is None:
         raise NotFound("项目不存在")
     return project
+
+
+def can_export(actor: Actor, project_unit: str, involved: set[str]) -> bool:
+    """Who may take the 第十六条 dossier away (export.export_zip): whoever reads the whole dossier.
+    project_detail's `can_export` asks the same, so the page offers 导出档案 only when it works."""
+    return can_see_dossier(actor, project_unit, involved)
 
 
 def dossier_access(ctx: Govflow, project_id: int, actor: Actor) -> bool:
@@ -110,7 +124,13 @@ def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any
                 # Reviewers of a project read the steps before theirs; other units see none of it.
                 view["data"] = item.data if dossier or can_see_task(actor, item.unit.name, project.unit.name) else None
                 steps.append(view)
+        # The timeline shows each step's decision (结论, 入库, 审定投资概算 …), not only its opinion.
+        readable = {v["id"] for v in steps if v["data"] is not None}
+        summaries = project_file.decisions(ctx, s, project, [i for i in items if i.id in readable])
+        for view in steps:
+            view["decision"] = summaries.get(view["id"], [])
         out = project_summary(project)
+        out["can_export"] = can_export(actor, project.unit.name, involved)
         version = s.execute(select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version)
                             .join(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
                             .where(ProcessInstance.project_id == project_id)).first()
@@ -125,7 +145,7 @@ def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any
         out["attachments"] = [attachment_view(a) for a in s.scalars(
             select(Attachment).where(Attachment.project_id == project_id).order_by(Attachment.id))] if dossier else []
         out["history"] = history(s, project_id, full=dossier)
-        return out
+        return people.add_names(s, out)  # type: ignore[no-any-return]
 
 
 def attachment_view(a: Attachment) -> dict[str, Any]:
@@ -164,8 +184,8 @@ def audit_trail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any]:
     with ctx.db.session() as s:
         project = _load(s, project_id)
         full = can_see_dossier(actor, project.unit.name, _involved(s, project_id))
-        return {"project_id": project_id, **verification(s, project_id),
-                "records": history(s, project_id, full=full)}
+        return people.add_names(s, {"project_id": project_id, **verification(s, project_id),  # type: ignore[no-any-return]
+                                    "records": history(s, project_id, full=full)})
 
 
 _BPMN_ID = re.compile(r'\bid="([^"]+)"')

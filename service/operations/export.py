@@ -1,5 +1,6 @@
 """The 第十六条 electronic dossier of one project as a ZIP: a self-contained zh-CN summary page, the
-steps with their form data, the hash-chained audit trail (JSON and CSV) with its verification, the
+steps with their form data, a 审批单 per completed step (HTML with a print stylesheet, and PDF),
+the hash-chained audit trail (JSON and CSV) with its verification, the
 stored attachment files, and a manifest with the SHA-256 of every file in the archive.
 
 The archive is built in a SpooledTemporaryFile (in memory up to a few MB, then on disk), so a
@@ -7,9 +8,7 @@ dossier with large attachments does not sit in memory as a whole."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
-import html
 import io
 import json
 import tempfile
@@ -17,15 +16,18 @@ import zipfile
 from typing import IO, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from service.documents import fields, render
 from service.domain.access import Actor
 from service.domain.csv_cells import safe_cell
 from service.domain.errors import Forbidden, NotFound
-from service.domain.visibility import can_see_dossier
+from service.domain.labels import beijing, money, state_label, yes_no
+from service.operations import people
 from service.operations.attachments import _path as attachment_path
 from service.operations.attachments import safe_name
 from service.operations.context import Govflow
-from service.operations.dossier import _involved, attachment_view, history, project_summary
+from service.operations.dossier import _involved, attachment_view, can_export, history, project_summary
 from service.operations.dossier import verification as audit_verification
 from service.operations.task_actions import task_view
 from service.storage.models import Attachment, Opinion, Project, WorkItem, utcnow
@@ -46,27 +48,13 @@ def export_zip(ctx: Govflow, project_id: int, actor: Actor) -> tuple[IO[bytes], 
         project = s.get(Project, project_id)
         if project is None:
             raise NotFound("项目不存在")
-        if not can_see_dossier(actor, project.unit.name, _involved(s, project_id)):
+        if not can_export(actor, project.unit.name, _involved(s, project_id)):
             raise Forbidden("无权导出该项目档案")
-        summary = project_summary(project)
-        items = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id,
-                                                      WorkItem.state == "completed").order_by(WorkItem.id)))
-        opinions: dict[int, list[dict[str, Any]]] = {}
-        for o in s.scalars(select(Opinion).where(Opinion.project_id == project_id).order_by(Opinion.id)):
-            opinions.setdefault(o.work_item_id, []).append({"author": o.author, "text": o.text,
-                                                            "at": o.at.isoformat()})
-        steps = []
-        for item in items:
-            step = task_view(item)
-            step["data"] = item.data or {}
-            step["opinions"] = opinions.get(item.id, [])
-            steps.append(step)
-        files = [attachment_view(a) for a in s.scalars(select(Attachment).where(Attachment.project_id == project_id)
-                                                        .order_by(Attachment.id))]
+        summary, steps, files, schemas, who = collect(ctx, s, project)
         verification = audit_verification(s, project_id)
         records = history(s, project_id, full=True)
-        titles = {item.form: _titles(ctx, item.form) for item in items}
         code = project.code
+    generated_at = utcnow()
 
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     manifest: dict[str, str] = {}
@@ -93,20 +81,99 @@ def export_zip(ctx: Govflow, project_id: int, actor: Actor) -> tuple[IO[bytes], 
                     digest.update(chunk)
                     dst.write(chunk)
             manifest[name] = digest.hexdigest()
-        put("summary.html", _summary_html(summary, steps, titles, files, verification, missing).encode("utf-8"))
+        doc = dossier_documents(summary, steps, schemas, files, who, generated_at, actor.user, missing)
+        for st in doc["steps"]:
+            html_text = render.approval_html(p=doc["p"], st=st, generated_at=doc["generated_at"])
+            put(st["approval_html"], html_text.encode("utf-8"))
+            put(st["approval_pdf"], render.pdf(html_text))
+        put("summary.html", render.summary_html(**doc, verification=verification, record_count=len(records))
+            .encode("utf-8"))
         zf.writestr("manifest.json", _json_bytes({
-            "project_id": project_id, "code": code, "generated_at": utcnow().isoformat() + "Z",
+            "project_id": project_id, "code": code, "generated_at": generated_at.isoformat() + "Z",
             "generated_by": actor.user, "algorithm": "sha256", "files": dict(sorted(manifest.items())),
             "missing": missing}))
     out.seek(0)
     return out, code  # type: ignore[return-value]
 
 
-def _titles(ctx: Govflow, form: str) -> dict[str, str]:
-    if not ctx.forms.exists(form):
-        return {}
-    props = ctx.forms.get(form).schema.get("properties", {})
-    return {k: str(v.get("title", k)) for k, v in props.items() if isinstance(v, dict)}
+def collect(ctx: Govflow, s: Session, project: Project) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                              list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """(summary, completed steps with data and opinions, attachments, form schemas, people's names)."""
+    project_id = project.id
+    summary = project_summary(project)
+    items = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id,
+                                                  WorkItem.state == "completed").order_by(WorkItem.id)))
+    opinions: dict[int, list[dict[str, Any]]] = {}
+    for o in s.scalars(select(Opinion).where(Opinion.project_id == project_id).order_by(Opinion.id)):
+        opinions.setdefault(o.work_item_id, []).append({"author": o.author, "text": o.text,
+                                                        "at": o.at.isoformat()})
+    steps = []
+    for item in items:
+        step = task_view(item)
+        step["data"] = item.data or {}
+        step["opinions"] = opinions.get(item.id, [])
+        steps.append(step)
+    files = [attachment_view(a) for a in s.scalars(select(Attachment).where(Attachment.project_id == project_id)
+                                                    .order_by(Attachment.id))]
+    schemas = {st["form"]: _schema(ctx, st["form"]) for st in steps}
+    who = people.names(s, [summary["declared_by"], *(st["completed_by"] for st in steps),
+                           *(o["author"] for st in steps for o in st["opinions"]), *(a["uploaded_by"] for a in files)])
+    return summary, steps, files, schemas, who
+
+
+def _size(n: int) -> str:
+    return f"{n} 字节" if n < 1024 else f"{n / 1024:,.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"
+
+
+def dossier_documents(p: dict[str, Any], steps: list[dict[str, Any]], schemas: dict[str, dict[str, Any] | None],
+                      files: list[dict[str, Any]], who: dict[str, dict[str, Any]], generated_at: Any,
+                      generated_by: str, missing: list[str]) -> dict[str, Any]:
+    """What summary.html and the 审批单 show: labelled fields, Chinese states, Beijing time, people
+    by name, each attachment by the step and field it belongs to."""
+    def name(user: str | None) -> str:
+        return "—" if not user else str((who.get(user) or {}).get("name") or user)
+
+    by_id = {str(a["id"]): a for a in files}
+    step_of: dict[int, dict[str, Any]] = {}
+    purpose: dict[str, tuple[int, str]] = {}
+    shown_steps = []
+    for i, st in enumerate(steps, 1):
+        schema = schemas.get(st["form"])
+        title = st["title"] + (f"（第{st['round']}轮）" if st["round"] > 1 else "")
+        for fid, label in fields.file_fields(schema, st["data"]).items():
+            purpose.setdefault(fid, (st["id"], label))
+        step_of[st["id"]] = {"index": i, "title": title}
+        stem = f"approvals/{i:02d}-{safe_name(st['task'])}"
+        shown_steps.append({
+            **st, "index": i, "completed_by_name": name(st["completed_by"]),
+            "completed_at_local": beijing(st["completed_at"]), "state_label": state_label(st["state"]),
+            "fields": fields.build(schema, st["data"], lambda fid: (by_id.get(fid) or {}).get("filename")),
+            "opinions": [{**o, "author_name": name(o["author"]), "at_local": beijing(o["at"])}
+                         for o in st["opinions"]],
+            "approval_html": f"{stem}.html", "approval_pdf": f"{stem}.pdf"})
+    shown_files = []
+    for a in files:
+        where = purpose.get(str(a["id"]))
+        item_id = where[0] if where else a["work_item_id"]
+        step = step_of.get(item_id) if item_id is not None else None
+        shown_files.append({**a, "purpose": where[1] if where else "随环节上传的材料",
+                            "step": step["title"] if step else ("项目材料" if item_id is None else "办理中的环节"),
+                            "step_id": item_id, "present": a.get("path") not in missing,
+                            "size_text": _size(int(a["size"] or 0)), "uploaded_by_name": name(a["uploaded_by"]),
+                            "uploaded_at_local": beijing(a["uploaded_at"])})
+    for st in shown_steps:
+        st["files"] = [f for f in shown_files if f["step_id"] == st["id"]]
+    facts = [("项目编号", p["code"]), ("项目名称", p["name"]), ("建设单位", p["unit"]), ("预算年度", p["budget_year"]),
+             ("参建单位", "、".join(p["participants"]) or "无"), ("投资估算", money(p["estimate"])),
+             ("紧急项目", yes_no(p["is_urgent"])), ("当前阶段", p["stage"]), ("状态", state_label(p["status"])),
+             ("办理结果", p["outcome"] or "—"), ("申报人", name(p["declared_by"])),
+             ("申报时间", f"{beijing(p['declared_at'])}（北京时间）")]
+    return {"p": p, "facts": facts, "steps": shown_steps, "files": shown_files,
+            "generated_at": beijing(generated_at), "generated_by": name(generated_by)}
+
+
+def _schema(ctx: Govflow, form: str) -> dict[str, Any] | None:
+    return ctx.forms.get(form).schema if ctx.forms.exists(form) else None
 
 
 def _audit_csv(records: list[dict[str, Any]]) -> bytes:
@@ -119,63 +186,3 @@ def _audit_csv(records: list[dict[str, Any]]) -> bytes:
         w.writerow([safe_cell(json.dumps(r[k], ensure_ascii=False, sort_keys=True) if k == "detail" else r.get(k))
                     for k, _ in AUDIT_CSV_COLUMNS])
     return buf.getvalue().encode("utf-8")
-
-
-def _e(value: Any) -> str:
-    if value is None:
-        return "—"
-    if value is True:
-        return "是"
-    if value is False:
-        return "否"
-    if isinstance(value, dict | list):
-        return html.escape(json.dumps(value, ensure_ascii=False))
-    return html.escape(str(value))
-
-
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "—"
-    at = dt.datetime.fromisoformat(iso).replace(tzinfo=dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    return at.strftime("%Y-%m-%d %H:%M")
-
-
-def _summary_html(p: dict[str, Any], steps: list[dict[str, Any]], titles: dict[str, dict[str, str]],
-                  files: list[dict[str, Any]], verification: dict[str, Any], missing: list[str]) -> str:
-    facts = [("项目编号", p["code"]), ("项目名称", p["name"]), ("建设单位", p["unit"]), ("预算年度", p["budget_year"]),
-             ("参建单位", "、".join(p["participants"]) or "—"), ("投资估算（万元）", p["estimate"]),
-             ("紧急项目", p["is_urgent"]), ("阶段", p["stage"]), ("状态", p["status"]), ("结果", p["outcome"]),
-             ("申报人", p["declared_by"]), ("申报时间", _local(p["declared_at"]))]
-    rows = []
-    for i, st in enumerate(steps, 1):
-        opinion = st["data"].get("opinion")
-        extra = "；".join(f"{o['author']}：{o['text']}" for o in st["opinions"])
-        rows.append(f"<tr><td>{i}</td><td>{_e(st['title'])}（第{st['round']}轮）</td><td>{_e(st['unit'])}</td>"
-                    f"<td>{_e(st['completed_by'])}</td><td>{_local(st['completed_at'])}</td>"
-                    f"<td>{_e('；'.join(x for x in (opinion, extra) if x) or None)}</td></tr>")
-    forms = []
-    for i, st in enumerate(steps, 1):
-        labels = titles.get(st["form"], {})
-        items = "".join(f"<dt>{_e(labels.get(k, k))}</dt><dd>{_e(v)}</dd>" for k, v in st["data"].items())
-        forms.append(f"<h3>{i}. {_e(st['title'])}</h3><dl>{items or '<dt>—</dt><dd>无表单数据</dd>'}</dl>")
-    attachments = "".join(f"<tr><td>{a['id']}</td><td>{_e(a['filename'])}</td><td>{a['size']}</td>"
-                          f"<td><code>{a['sha256']}</code></td><td>{_e(a['uploaded_by'])}</td>"
-                          f"<td>{_local(a['uploaded_at'])}</td></tr>" for a in files)
-    ok = verification["verified"]
-    check = ("审计链校验通过：全部记录的哈希链、MAC、链头与检查点一致" if ok else
-             "审计链校验未通过：" + _e("；".join(b["message"] for b in verification["breaks"])))
-    gone = f"<p class=bad>以下附件文件缺失：{_e('、'.join(missing))}</p>" if missing else ""
-    return ("<!doctype html><html lang=zh-CN><meta charset=utf-8>"
-            f"<title>项目档案 {_e(p['code'])} {_e(p['name'])}</title>"
-            "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
-            "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}"
-            "dt{font-weight:bold;margin-top:.4em}dd{margin-left:2em}.ok{color:#060}.bad{color:#b00}</style>"
-            f"<h1>项目电子档案（第十六条）</h1><h2>{_e(p['code'])} {_e(p['name'])}</h2>"
-            "<h2>项目概况</h2><table>" + "".join(f"<tr><th>{k}</th><td>{_e(v)}</td></tr>" for k, v in facts)
-            + "</table><h2>办理过程</h2><table><tr><th>#</th><th>环节</th><th>办理单位</th><th>办理人</th>"
-            "<th>办结时间（北京时间）</th><th>意见</th></tr>" + "".join(rows) + "</table>"
-            "<h2>各环节表单</h2>" + "".join(forms)
-            + "<h2>附件</h2><table><tr><th>编号</th><th>文件名</th><th>字节</th><th>SHA-256</th><th>上传人</th>"
-            "<th>上传时间</th></tr>" + attachments + "</table>" + gone
-            + f"<h2>审计链</h2><p class={'ok' if ok else 'bad'}>{check}</p>"
-            "<p>审计记录见 audit.json / audit.csv；各文件的 SHA-256 见 manifest.json。</p></html>")

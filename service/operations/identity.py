@@ -241,22 +241,27 @@ def user_from_claims(ctx: Govflow, claims: Mapping[str, Any]) -> UserView:
 DEMO_PASSWORD = "govflow-demo"
 # (username, unit, roles, display name): every participant lane, three 建设单位, one user per role.
 DEMO_USERS: list[tuple[str, str | None, list[str], str]] = [
-    ("edu", "市教育局", ["department"], "市教育局经办人"),
-    ("edu_leader", "市教育局", ["leader"], "市教育局分管领导"),
-    ("health", "市卫生健康委员会", ["department"], "市卫健委经办人"),
-    ("nature", "市自然资源和规划局", ["department"], "市自然资源和规划局经办人"),
-    ("civil", "市民政局", ["department"], "市民政局经办人"),
-    ("bigdata", "市大数据局", ["reviewer"], "市大数据局审核人"),
-    ("finance", "市财政局", ["reviewer"], "市财政局审核人"),
-    ("cac", "市委网信办", ["reviewer"], "市委网信办审核人"),
-    ("police", "市公安局", ["reviewer"], "市公安局审核人"),
-    ("crypto", "市密码管理局", ["reviewer"], "市密码管理局审核人"),
-    ("gov", "市政府", ["leader"], "市政府审批人"),
-    ("supervisor", "市大数据局", ["supervisor"], "市大数据局督办"),
-    ("auditor", "市审计局", ["auditor"], "市审计局审计人员"),
-    ("designer", None, ["designer"], "流程设计人员"),
-    ("admin", None, ["admin"], "系统管理员"),
+    ("edu", "市教育局", ["department"], "王晓燕"),
+    ("edu_leader", "市教育局", ["leader"], "刘建国"),
+    ("health", "市卫生健康委员会", ["department"], "张丽娜"),
+    ("nature", "市自然资源和规划局", ["department"], "李志强"),
+    ("civil", "市民政局", ["department"], "赵文静"),
+    ("bigdata", "市大数据局", ["reviewer"], "孙海涛"),
+    ("finance", "市财政局", ["reviewer"], "周敏"),
+    ("cac", "市委网信办", ["reviewer"], "吴磊"),
+    ("police", "市公安局", ["reviewer"], "郑国栋"),
+    ("crypto", "市密码管理局", ["reviewer"], "冯雪"),
+    ("gov", "市政府", ["leader"], "陈立新"),
+    ("supervisor", "市大数据局", ["supervisor"], "何静"),
+    ("auditor", "市审计局", ["auditor"], "高峰"),
+    ("designer", None, ["designer"], "马超"),
+    ("admin", None, ["admin"], "林芳"),
 ]
+# Office phones in Dongying (area code 0546) and addresses on a reserved example domain.
+DEMO_CONTACTS: dict[str, tuple[str, str]] = {
+    username: (f"0546-83{index:05d}", f"{username}@dongying.example.gov.cn")
+    for index, (username, _, _, _) in enumerate(DEMO_USERS, start=11001)
+}
 
 
 def seed_demo_users(ctx: Govflow, password: str = DEMO_PASSWORD) -> list[UserView]:
@@ -266,4 +271,7 @@ def seed_demo_users(ctx: Govflow, password: str = DEMO_PASSWORD) -> list[UserVie
     for username, unit, roles, display in DEMO_USERS:
         if username not in existing:
             out.append(create_user(ctx, username, unit=unit, roles=roles, password=password, display_name=display))
+    with ctx.db.session() as s:
+        for user in s.scalars(select(User).where(User.username.in_([v.username for v in out]))):
+            user.phone, user.email = DEMO_CONTACTS[user.username]
     return out

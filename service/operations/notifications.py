@@ -28,32 +28,68 @@ KIND_TITLES = {"remind_before": "办理提醒", "remind_due": "到期提醒", "e
 
 def compose(cfg: ChannelSettings, *, item: WorkItem, project: Project, unit_name: str, kind: str, level: int,
             overdue_days: int, article: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    """(subject, e-mail text, payload). The payload carries the facts the in-app message and the
+    webhook show (in_app_text); the e-mail is a letter to the unit with the same facts."""
+    # item.due_date is already the Beijing calendar day (service.domain.deadlines).
     due = item.due_date.isoformat() if item.due_date else "—"
+    due_zh = f"{item.due_date.year}年{item.due_date.month}月{item.due_date.day}日" if item.due_date else "无期限"
     link = f"{cfg.base_url.rstrip('/')}/tasks/{item.id}"
+    task = f"「{item.title}」"
     if kind == "remind_before":
-        subject = f"【办理提醒】{project.name}「{item.title}」将于 {due} 到期"
+        subject = f"【办理提醒】{project.name}{task}将于 {due} 到期"
+        opening = f"贵单位承办的{task}将于 {due_zh}到期，请在期限内办理。"
     elif kind == "remind_due":
-        subject = f"【到期提醒】{project.name}「{item.title}」今日（{due}）到期"
+        subject = f"【到期提醒】{project.name}{task}今日（{due}）到期"
+        opening = f"贵单位承办的{task}今日（{due_zh}）到期，请于今日 24 时前办结。"
     elif kind == "escalation":
-        subject = f"【逾期督办·{level}级】{project.name}「{item.title}」已逾期 {overdue_days} 个工作日"
+        subject = f"【逾期督办·{level}级】{project.name}{task}已逾期 {overdue_days} 个工作日"
+        opening = (f"{unit_name}承办的{task}办理时限为 {due_zh}，已逾期 {overdue_days} 个工作日，"
+                   f"现予{'一二三'[min(level, 3) - 1]}级督办，请督促尽快办结。")
     else:
-        subject = f"【逾期备案】{unit_name}「{item.title}」未在规定时限内办理（{article or ''}）"
+        subject = f"【逾期备案】{unit_name}{task}未在规定时限内办理（{article or ''}）"
+        opening = f"{unit_name}承办的{task}未在规定时限（{due_zh}）内办理，已记入逾期备案。"
     lines = [
-        f"项目：{project.code} {project.name}",
-        f"任务：{item.title}（{item.stage}）",
-        f"办理单位：{unit_name}",
-        f"办理时限：{due}（北京时间当日 24 时前）",
+        opening,
+        "",
+        f"项目：{project.name}（{project.code}）",
+        f"事项：{item.title}（{item.stage}）",
+        f"承办单位：{unit_name}",
+        f"办理时限：{due}（北京时间当日 24 时前）" if item.due_date else "办理时限：无期限",
     ]
     if overdue_days > 0:  # a reminder is sent before the due day ends: nothing to say about lateness
         lines.append(f"已逾期：{overdue_days} 个工作日")
     if article:
         lines.append(f"依据：《东营市市级政务数字化项目管理办法》{article}")
-    lines += [f"办理链接：{link}", "", "本邮件由东营市政务数字化项目管理系统自动发送，请勿回复。"]
+    lines += ["", f"请登录系统办理：{link}", "",
+              "东营市政务数字化项目管理系统", "（本邮件由系统自动发送，请勿直接回复。）"]
     payload = {"kind": kind, "title": KIND_TITLES[kind], "level": level, "project_id": project.id,
                "project_code": project.code, "project_name": project.name, "work_item_id": item.id,
                "task": item.task_name, "task_title": item.title, "unit": unit_name, "due_date": due,
                "overdue_working_days": overdue_days, "link": link, "article": article}
     return subject, "\n".join(lines) + "\n", payload
+
+
+def in_app_text(payload: dict[str, Any]) -> str:
+    """The in-app message: one line with the task, the project and the due day (the page links it)."""
+    due = payload.get("due_date") or "—"
+    text = f"{payload.get('task_title', '')} · {payload.get('project_name', '')}（{payload.get('project_code', '')}）"
+    text += f" · 期限 {due}" if due != "—" else " · 无期限"
+    if payload.get("overdue_working_days"):
+        text += f" · 已逾期 {payload['overdue_working_days']} 个工作日"
+    return text
+
+
+def in_app_view(n: Notification) -> dict[str, Any]:
+    """What the 消息 page shows: short, linked to the task, with its due day; the e-mail body stays
+    for the record (`body`)."""
+    payload = dict(n.payload or {})
+    return {"id": n.id, "work_item_id": n.work_item_id, "project_id": n.project_id, "kind": n.kind,
+            "level": n.level, "subject": n.subject, "body": n.body, "text": in_app_text(payload),
+            "due_date": payload.get("due_date") if payload.get("due_date") != "—" else None,
+            "task_title": payload.get("task_title"), "project_name": payload.get("project_name"),
+            "project_code": payload.get("project_code"), "link": payload.get("link"),
+            "created_at": n.created_at.isoformat(), "read_at": n.read_at.isoformat() if n.read_at else None,
+            "read_by": n.read_by}
 
 
 def row(cfg: ChannelSettings, *, item: WorkItem, project: Project, kind: str, level: int, unit_id: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -14,7 +15,7 @@ from service.domain.calendar import MAX_YEAR, MIN_YEAR, WorkCalendar
 from service.domain.deadlines import local_date
 from service.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from service.domain.visibility import reads_everything
-from service.operations import calendar, warnings
+from service.operations import calendar, people, warnings
 from service.operations.context import Govflow
 from service.operations.processes import MAIN_PROCESS, latest_version
 from service.operations.task_actions import task_view
@@ -69,20 +70,26 @@ def inbox(ctx: Govflow, actor: Actor, *, stage: str | None = None, project_id: i
         else:
             q = q.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
         rows = s.execute(q.limit(limit).offset(offset)).all()
-        cal = ctx.calendar(s)
-        today = local_date(now)
-        out = []
-        for item, project, clock, version_id in rows:
-            view = task_view(item, project)
-            view["working_days_left"] = working_days_left(cal, today, item.due_date)
-            view["warning"] = None
-            if item.due_date is not None:
-                props = ctx.runtime(s, version_id).task_properties(item.task_name)
-                grade = warnings.grade_of(cal, item, clock, now,
-                                          float(props.get("warn_share") or warnings.default_share())).grade
-                view["warning"] = None if grade == warnings.GREEN else grade
-            out.append(view)
-        return out
+        return people.add_names(s, inbox_rows(ctx, s, rows, now))  # type: ignore[no-any-return]
+
+
+def inbox_rows(ctx: Govflow, s: Session, rows: Sequence[Any], now: dt.datetime) -> list[dict[str, Any]]:
+    """(WorkItem, Project, WorkItemClock, version id) rows as the inbox shows them: working days
+    left and the 黄牌/红牌 grade, with no further query."""
+    cal = ctx.calendar(s)
+    today = local_date(now)
+    out = []
+    for item, project, clock, version_id in rows:
+        view = task_view(item, project)
+        view["working_days_left"] = working_days_left(cal, today, item.due_date)
+        view["warning"] = None
+        if item.due_date is not None:
+            props = ctx.runtime(s, version_id).task_properties(item.task_name)
+            grade = warnings.grade_of(cal, item, clock, now,
+                                      float(props.get("warn_share") or warnings.default_share())).grade
+            view["warning"] = None if grade == warnings.GREEN else grade
+        out.append(view)
+    return out
 
 
 def working_days_left(cal: WorkCalendar, today: dt.date, due: dt.date | None) -> int | None:

@@ -10,11 +10,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, FieldError, RuleViolation, ValidationFailed
-from service.domain.visibility import require_task_visible
-from service.operations import audit, progress, tasks
+from service.operations import audit, drafts, people, progress, project_file, tasks
 from service.operations.context import Govflow
 from service.operations.identity import user_in_unit
-from service.storage.models import Opinion, Project, WorkItem, utcnow
+from service.storage.models import Opinion, Project, User, WorkItem, utcnow
 
 SEND_BACK_PROPERTY = "send_back_to"
 
@@ -36,14 +35,37 @@ def get_task(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
     """The task, its JSON Schema, its data and what the actor may do with it."""
     with ctx.db.session() as s:
         item, instance, project = tasks._load(s, work_item_id)
-        require_task_visible(actor, item.unit.name, project.unit.name)
+        # A completed task is also read (read-only) by every unit involved in the project.
+        project_file.require_task_readable(s, actor, item, project)
         out = task_view(item, project)
         out["schema"] = ctx.forms.get(item.form).schema if ctx.forms.exists(item.form) else None
         out["data"] = item.data or {}
+        if item.state == "open":
+            # x-prefill (docs/project-file.md): earlier steps' values under what the task holds.
+            out["prefill"] = project_file.prefill(s, out["schema"], item)
+            if actor.unit == item.unit.name:  # others see what was entered, not suggestions
+                out["data"] = {**{k: v["value"] for k, v in out["prefill"].items()}, **out["data"]}
         out["send_back_to"] = _send_back_targets(ctx, s, instance.version_id, item.task_name)
         out["opinions"] = [_opinion_view(o) for o in s.scalars(
             select(Opinion).where(Opinion.work_item_id == item.id).order_by(Opinion.id))]
-        return out
+        # 退回: the last round's form (a saved draft still wins, on the page) and why it came back.
+        out["previous_round"] = drafts.previous_round(s, item) if item.state == "open" else None
+        out["returned"] = drafts.returned(s, item)
+        out["returned_reason"] = out["returned"]["reason"] if out["returned"] else None
+        return people.add_names(s, out)  # type: ignore[no-any-return]
+
+
+def candidates(ctx: Govflow, work_item_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """Whom the holder of a task may hand it to (转办 or 委派): the active users of the task's unit
+    but the actor, as _assign checks them. Only the holder asks; others get what _assign would say."""
+    with ctx.db.session() as s:
+        item, _, _ = tasks._load(s, work_item_id)
+        _require_holder(item, actor)
+        rows = s.execute(select(User.username, User.display_name, User.roles)
+                         .where(User.unit_id == item.unit_id, User.active.is_(True), User.username != actor.user)
+                         .order_by(User.display_name, User.username)).all()
+        return [{"username": u, "display_name": d or u, "unit": item.unit.name, "roles": sorted(r or [])}
+                for u, d, r in rows]
 
 
 def _send_back_targets(ctx: Govflow, session: Any, version_id: int, task_name: str) -> list[str]:
@@ -70,13 +92,13 @@ def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, dele
             if to_user == actor.user:
                 raise ValidationFailed([FieldError("user", "不能转给自己")])
             if not user_in_unit(s, to_user, item.unit.name):
-                raise ValidationFailed([FieldError("user", f"{item.unit.name}没有用户 {to_user}")])
+                raise ValidationFailed([FieldError("user", f"转办/委派对象：{item.unit.name}没有在岗用户 {to_user}")])
             item.assignee = to_user
             item.delegated_by = actor.user if delegate else None
             audit.append(s, project, actor=actor.user, action="task_delegated" if delegate else "task_reassigned",
                          work_item_id=item.id, detail={"task": item.task_name, "to": to_user},
                          algorithm=ctx.settings.audit_hash)
-            return task_view(item)
+            return people.add_names(s, task_view(item))  # type: ignore[no-any-return]
     except StaleDataError as exc:
         raise Conflict(tasks._CONCURRENT) from exc
 
@@ -102,7 +124,7 @@ def return_delegation(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str
             item.assignee, item.delegated_by = back_to, None
             audit.append(s, project, actor=actor.user, action="task_delegation_returned", work_item_id=item.id,
                          detail={"task": item.task_name, "to": back_to}, algorithm=ctx.settings.audit_hash)
-            return task_view(item)
+            return people.add_names(s, task_view(item))  # type: ignore[no-any-return]
     except StaleDataError as exc:
         raise Conflict(tasks._CONCURRENT) from exc
 
@@ -124,7 +146,7 @@ def add_opinion(ctx: Govflow, work_item_id: int, actor: Actor, text: str) -> dic
         s.flush()
         audit.append(s, project, actor=actor.user, action="opinion_added", work_item_id=item.id,
                      detail={"task": item.task_name, "text": text}, algorithm=ctx.settings.audit_hash)
-        return _opinion_view(opinion)
+        return people.add_names(s, _opinion_view(opinion))  # type: ignore[no-any-return]
 
 
 def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reason: str) -> list[int]:
@@ -148,6 +170,7 @@ def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reaso
                 raise RuleViolation(f"{to_task} 尚未在本流程中办理，不能退回", field="to_task")
             now = utcnow()
             item.state, item.completed_at, item.completed_by = "cancelled", now, actor.user
+            drafts.discard_with_task(s, item.id)
             audit.append(s, project, actor=actor.user, action="task_sent_back", work_item_id=item.id,
                          detail={"task": item.task_name, "to": to_task, "reason": reason.strip()},
                          algorithm=ctx.settings.audit_hash, at=now)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, NotFound
 from service.engine.runtime import ProcessRuntime
-from service.operations import audit, progress
+from service.operations import audit, drafts, progress
 from service.operations.context import Govflow
 from service.storage import locks
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
@@ -59,6 +59,7 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
                                                                   separators=(",", ":")).encode()).hexdigest(),
                          "late": bool(item.due_at and now > item.due_at)},
                  algorithm=ctx.settings.audit_hash, at=now)
+    drafts.discard_with_task(session, item.id)
     return progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
 
 

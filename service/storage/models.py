@@ -69,7 +69,9 @@ class ProcessVersion(Base):
 
 class Project(Base):
     __tablename__ = "projects"
-    __table_args__ = (Index("ix_projects_year_unit", "budget_year", "unit_id"),)
+    __table_args__ = (Index("ix_projects_year_unit", "budget_year", "unit_id"),
+                      # 我发起的 and the register's unit filter, newest first.
+                      Index("ix_projects_unit", "unit_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -128,6 +130,8 @@ class WorkItem(Base):
         Index("ix_work_items_due", "state", "due_at"),
         Index("ix_work_items_unit_state", "unit_id", "state"),
         Index("ix_work_items_project", "project_id", "task_name"),
+        # 已办: what one person completed, newest first.
+        Index("ix_work_items_completed_by", "completed_by", "completed_at"),
         # At most one open row per engine task; the partial index keeps history rows out of it.
         Index(
             "uq_work_items_open_task",
@@ -280,6 +284,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # Contact details (0009, docs/people.md): '' when unknown.
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(200), default="", server_default="")
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # Empty for users who only sign in through the identity provider.
@@ -381,6 +388,21 @@ class Opinion(Base):
     author: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TaskDraft(Base):
+    """暂存: what one user has typed into one open task, kept until the task is completed. Not part
+    of the dossier or the audit chain (docs/drafts.md); attachment ids live inside `data`, as in a
+    submitted form."""
+
+    __tablename__ = "task_drafts"
+    __table_args__ = (UniqueConstraint("work_item_id", "username", name="uq_task_drafts_work_item_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # -- Deadline workers: clocks, outbox, deliveries, late filings, contacts ----------------------------

@@ -46,6 +46,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("申报项目", "/projects/new", DECLARERS),
     ("消息", "/notifications", WORKER_ROLES | {"supervisor"}),
     ("工作日历", "/admin/calendar", frozenset({"admin", "designer", "supervisor", "auditor"})),
+    ("用户管理", "/admin/users", frozenset({"admin"})),
 ]
 DESIGNERS = frozenset({"designer", "admin"})
 SUPERVISORS = frozenset({"supervisor", "auditor", "admin"})
@@ -179,6 +180,7 @@ PAGES: list[tuple[str, str, frozenset[str], str]] = [
     ("/designer/dmn", "dmn.html", DESIGNERS, "决策表"),
     ("/designer/forms", "forms.html", DESIGNERS, "表单设计"),
     ("/admin/calendar", "calendar.html", frozenset({"admin", "designer", "supervisor", "auditor"}), "工作日历"),
+    ("/admin/users", "admin_users.html", frozenset({"admin"}), "用户管理"),
 ]
 
 

@@ -49,6 +49,8 @@ def expected(role: str) -> dict[str, int]:
         "POST /api/projects (invalid)": 422 if declarer else 403,
         "GET /api/tasks": 200 if role != "designer" else 403,
         "GET /api/tasks/T": 200 if sees_task else 404,
+        "GET /api/tasks/T/file": 200 if sees_task else 404,
+        "GET /api/projects/P/file": 200 if sees_dossier else 403,
         "POST /api/tasks/T/opinions": 201 if task_worker else 403,
         "POST /api/tasks/T/reassign (unknown user)": 422 if task_worker else 403,
         "POST /api/tasks/T/delegate (unknown user)": 422 if task_worker else 403,

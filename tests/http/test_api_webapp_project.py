@@ -73,7 +73,11 @@ def test_dossier_zip_has_everything_with_matching_manifest(api, ctx, driver):
     z = zipfile.ZipFile(io.BytesIO(r.data))
     names = set(z.namelist())
     attachment_name = f"attachments/{att['id']}-建设方案.pdf"
-    assert {"summary.html", "audit.json", "audit.csv", "steps.json", "manifest.json", attachment_name} == names
+    approvals = {n for n in names if n.startswith("approvals/")}
+    expected = {"summary.html", "audit.json", "audit.csv", "steps.json", "manifest.json", attachment_name}
+    assert names - approvals == expected
+    # One 审批单 per completed step, as HTML and PDF (tests/http/test_api_documents.py reads them).
+    assert len(approvals) == 2 * len(api.as_("edu").get(f"/api/projects/{pid}").json["completed_steps"])
     assert z.read(attachment_name) == content
 
     manifest = json.loads(z.read("manifest.json"))
@@ -94,9 +98,10 @@ def test_dossier_zip_has_everything_with_matching_manifest(api, ctx, driver):
     assert rows[0][0] == "序号" and len(rows) == len(audit["records"]) + 1
 
     html = z.read("summary.html").decode()
-    assert html.startswith("<!doctype html>") and 'lang=zh-CN' in html
-    assert "东营市智慧教育平台" in html and att["sha256"] in html and "审计链校验通过" in html
-    assert "<dt>项目名称</dt>" in html  # the form data as a definition list, with the form's titles
+    assert html.startswith("<!doctype html>") and 'lang="zh-CN"' in html
+    assert "东营市智慧教育平台" in html and "建设方案.pdf" in html and "审计链校验通过" in html
+    assert att["sha256"] in manifest["files"].values()
+    assert "<th>项目名称</th>" in html  # the form data under the form's titles
     assert "http" not in html.split("</title>", 1)[1].replace("https://json-schema.org", "")  # self-contained
 
     # Dossier readers only: the supervisor yes, a unit with nothing to do with the project no.

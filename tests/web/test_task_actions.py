@@ -75,7 +75,7 @@ def test_claim_and_unclaim_from_the_inbox(sessions, web_ctx):
     expect(assignee_cell(edu, item_id)).to_have_text("未认领")
     row.get_by_role("button", name="认领").click()
     expect(edu.locator("#toasts")).to_contain_text("已认领：编制建设方案")
-    expect(assignee_cell(edu, item_id)).to_have_text("edu")
+    expect(assignee_cell(edu, item_id)).to_have_text("王晓燕")
     expect(row.get_by_role("button", name="取消认领")).to_be_visible()
     assert work_item(web_ctx, item_id).assignee == "edu"
     [claimed] = audit_records(edu, project_id, "task_claimed")
@@ -84,10 +84,10 @@ def test_claim_and_unclaim_from_the_inbox(sessions, web_ctx):
     # The unit's leader sees who holds it and is offered nothing to do with it.
     leader = sessions.as_("edu_leader")
     leader.goto("/inbox")
-    expect(assignee_cell(leader, item_id)).to_have_text("edu")
+    expect(assignee_cell(leader, item_id)).to_have_text("王晓燕")
     expect(inbox_row(leader, item_id).get_by_role("button")).to_have_count(0)
     leader.goto(f"/tasks/{item_id}")
-    expect(leader.locator(".notice")).to_contain_text("该任务已由 edu 认领，其他人不能办理")
+    expect(leader.locator(".notice")).to_contain_text("该任务已由 王晓燕 认领，其他人不能办理")
     expect(leader.locator("#submit-task")).to_have_count(0)
 
     edu.get_by_role("button", name="取消认领").click()
@@ -126,8 +126,8 @@ def test_reassign_from_the_task_page_to_a_colleague_of_the_unit(sessions, web_ct
     box.locator("#assign-user").select_option("edu_leader")
     box.get_by_role("button", name="转办").click()
     edu.wait_for_url("**/inbox*")
-    expect(edu.locator("#toasts")).to_contain_text("已转办给 edu_leader：编制建设方案")
-    expect(assignee_cell(edu, item_id)).to_have_text("edu_leader")
+    expect(edu.locator("#toasts")).to_contain_text("已转办给 刘建国：编制建设方案")
+    expect(assignee_cell(edu, item_id)).to_have_text("刘建国")
 
     item = work_item(web_ctx, item_id)
     assert (item.assignee, item.delegated_by, item.state) == ("edu_leader", None, "open")
@@ -148,7 +148,7 @@ def test_reassign_from_the_task_page_to_a_colleague_of_the_unit(sessions, web_ct
     leader.goto(f"/tasks/{item_id}")
     expect(leader.locator("#submit-task")).to_be_visible()
     edu.goto(f"/tasks/{item_id}")
-    expect(edu.locator(".notice")).to_contain_text("该任务已由 edu_leader 认领")
+    expect(edu.locator(".notice")).to_contain_text("该任务已由 刘建国 认领")
     expect(edu.locator("#task-actions")).to_have_count(0)
     no_js_errors(edu)
     no_js_errors(leader)
@@ -169,8 +169,8 @@ def test_delegate_then_the_delegate_hands_the_task_back(sessions, web_ctx):
     box.locator("#assign-user").select_option("edu_leader")
     box.get_by_role("button", name="委派").click()
     edu.wait_for_url("**/inbox*")
-    expect(edu.locator("#toasts")).to_contain_text("已委派给 edu_leader")
-    expect(inbox_row(edu, item_id)).to_contain_text("edu 委派")
+    expect(edu.locator("#toasts")).to_contain_text("已委派给 刘建国")
+    expect(inbox_row(edu, item_id)).to_contain_text("王晓燕 委派")
     item = work_item(web_ctx, item_id)
     assert (item.assignee, item.delegated_by) == ("edu_leader", "edu")
     [delegated] = audit_records(edu, project_id, "task_delegated")
@@ -178,12 +178,12 @@ def test_delegate_then_the_delegate_hands_the_task_back(sessions, web_ctx):
 
     # The delegator waits: the page says so and offers nothing.
     edu.goto(f"/tasks/{item_id}")
-    expect(edu.locator(".notice")).to_contain_text("该任务已委派给 edu_leader，办理后由其交回您提交")
+    expect(edu.locator(".notice")).to_contain_text("该任务已委派给 刘建国，办理后由其交回您提交")
     expect(edu.locator("#task-actions")).to_have_count(0)
 
     leader = sessions.as_("edu_leader")
     leader.goto(f"/tasks/{item_id}")
-    expect(leader.locator(".notice")).to_contain_text("由 edu 委派给您")
+    expect(leader.locator(".notice")).to_contain_text("由 王晓燕 委派给您")
     actions = leader.locator("#task-actions")
     expect(actions.get_by_role("button", name="交回")).to_be_visible()
     for absent in ("提交", "转办", "委派", "取消认领"):
@@ -200,7 +200,7 @@ def test_delegate_then_the_delegate_hands_the_task_back(sessions, web_ctx):
     actions.get_by_role("button", name="交回").click()
     leader.wait_for_url("**/inbox*")
     expect(leader.locator("#toasts")).to_contain_text("已交回委派人")
-    expect(assignee_cell(leader, item_id)).to_have_text("edu")
+    expect(assignee_cell(leader, item_id)).to_have_text("王晓燕")
 
     item = work_item(web_ctx, item_id)
     assert (item.assignee, item.delegated_by, item.state) == ("edu", None, "open")
@@ -211,7 +211,7 @@ def test_delegate_then_the_delegate_hands_the_task_back(sessions, web_ctx):
     edu.goto(f"/tasks/{item_id}")
     expect(edu.locator("#submit-task")).to_be_visible()
     expect(edu.locator("#task-actions").get_by_role("button", name="交回")).to_have_count(0)
-    expect(edu.locator("#opinion-list")).to_contain_text("edu_leader")
+    expect(edu.locator("#opinion-list")).to_contain_text("刘建国")
     no_js_errors(edu)
     no_js_errors(leader)
 
@@ -283,7 +283,7 @@ def test_send_back_along_the_process_with_a_reason(sessions, web_ctx):
     expect(back).to_have_count(1)
     expect(back).to_contain_text("初审（财政意见）：退回到“填报入库申请”")
     expect(back).to_contain_text(f"退回理由：{reason}")
-    expect(back).to_contain_text("finance")
+    expect(back).to_contain_text("周敏")
     expect(edu.locator("#current-tasks")).to_contain_text("第2轮")
     no_js_errors(finance)
     no_js_errors(edu)
@@ -415,7 +415,7 @@ def test_opinion_and_attachment_on_the_task_page(sessions, web_ctx):
     expect(edu.locator("#toasts")).to_contain_text("意见已保存")
     expect(edu.locator("#opinion-list li")).to_have_count(1)
     expect(edu.locator("#opinion-list")).to_contain_text(text)
-    expect(edu.locator("#opinion-list")).to_contain_text("edu ·")
+    expect(edu.locator("#opinion-list")).to_contain_text("王晓燕 ·")
     expect(edu.locator("#opinion-text")).to_have_value("")
 
     task = edu.request.get(f"/api/tasks/{item_id}").json()
@@ -432,7 +432,7 @@ def test_opinion_and_attachment_on_the_task_page(sessions, web_ctx):
     expect(edu.locator("#toasts")).to_contain_text("已上传：方案研讨会纪要.txt")
     link = edu.locator("#attachment-list a", has_text="方案研讨会纪要.txt")
     expect(link).to_have_count(1)
-    expect(edu.locator("#attachment-list")).to_contain_text("edu")
+    expect(edu.locator("#attachment-list")).to_contain_text("王晓燕")
     href = link.get_attribute("href") or ""
     assert re.fullmatch(r"/api/attachments/\d+", href), href
     download = edu.request.get(href)

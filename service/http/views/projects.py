@@ -9,7 +9,7 @@ from service.http import auth
 from service.http.app import json_body
 from service.http.spec import api, obj, q
 from service.http.views.common import choice_arg, ctx, int_arg, str_arg
-from service.operations import dossier, export, projects
+from service.operations import dossier, export, project_file, projects, spreadsheet, worklists
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
 
@@ -18,7 +18,9 @@ FORM_BODY = obj({"data": {"type": "object", "description": "表单数据（JSON 
 PROJECT = obj({"id": {"type": "integer"}, "code": {"type": "string"}, "stage": {"type": "string"},
                "status": {"type": "string"}}, extra=True)
 VERSION_REF = obj({"id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"}})
-PROJECT_DETAIL = obj({**PROJECT["properties"], "version": {**VERSION_REF, "nullable": True}}, extra=True)
+PROJECT_DETAIL = obj({**PROJECT["properties"], "version": {**VERSION_REF, "nullable": True},
+                     "can_export": {"type": "boolean", "description": "调用者可导出项目电子档案（第十六条）"}},
+                    extra=True)
 IDS = {"type": "array", "items": {"type": "string"}}
 DIAGRAM = obj({"version_id": {"type": "integer"}, "process_key": {"type": "string"}, "version": {"type": "integer"},
                "bpmn": {"type": "string", "description": "流程版本的主 BPMN 源文件"},
@@ -47,7 +49,8 @@ def form_data() -> dict:  # type: ignore[type-arg]
 def declare() -> ResponseReturnValue:
     declared = projects.declare(ctx(), form_data(), auth.actor())
     return jsonify({"project_id": declared.project_id, "code": declared.code, "stage": declared.stage,
-                    "open_tasks": declared.open_work_items}), 201
+                    "open_tasks": declared.open_work_items,
+                    "next": worklists.next_steps(ctx(), declared.open_work_items)}), 201
 
 
 def _register() -> list[dict]:  # type: ignore[type-arg]
@@ -73,11 +76,27 @@ def export_csv() -> ResponseReturnValue:
         "Content-Disposition": "attachment; filename=projects.csv; filename*=UTF-8''%E9%A1%B9%E7%9B%AE%E5%BA%93.csv"})
 
 
+@bp.get("/export.xlsx")
+@api("项目库登记册导出 Excel（与 CSV 相同的筛选与列）", tag="项目", query=FILTERS,
+     produces=spreadsheet.XLSX_MIME, responses={200: {"type": "string", "format": "binary"}})
+def export_xlsx() -> ResponseReturnValue:
+    data = spreadsheet.register_xlsx(_register())
+    return Response(data, mimetype=spreadsheet.XLSX_MIME, headers={
+        "Content-Disposition": "attachment; filename=projects.xlsx; filename*=UTF-8''%E9%A1%B9%E7%9B%AE%E5%BA%93.xlsx"})
+
+
 @bp.get("/<id:project_id>")
 @api("项目详情：阶段、当前任务、已办步骤（可见部分）、意见、附件、全部历程、流程版本", tag="项目",
      responses={200: PROJECT_DETAIL})
 def get(project_id: int) -> ResponseReturnValue:
     return jsonify(dossier.project_detail(ctx(), project_id, auth.actor()))
+
+
+@bp.get("/<id:project_id>/file")
+@api("项目档案：已办各步骤提交的表单、决定和附件（最新在前）；仅建设单位、参建单位、承办单位和督办、审计可查看",
+     tag="项目", responses={200: obj({"project_id": {"type": "integer"}, "steps": {"type": "array"}}, extra=True)})
+def project_file_view(project_id: int) -> ResponseReturnValue:
+    return jsonify(project_file.project_file(ctx(), project_id, auth.actor()))
 
 
 @bp.get("/<id:project_id>/audit")

@@ -65,7 +65,7 @@ def list_notifications() -> ResponseReturnValue:
     if kind is not None and kind not in KINDS:
         raise ValidationFailed([FieldError("kind", f"kind：只能是 {'、'.join(KINDS)} 之一")])
     rows = notifications.inbox(ctx(), auth.actor(), unread_only=bool_arg("unread"), kind=kind)
-    return jsonify([_row(n, NOTIFICATION_FIELDS) for n in rows])
+    return jsonify([{**_row(n, NOTIFICATION_FIELDS), **notifications.in_app_view(n)} for n in rows])
 
 
 @bp.post("/notifications/<id:notification_id>/read")

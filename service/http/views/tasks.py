@@ -10,7 +10,7 @@ from service.http.app import json_body
 from service.http.spec import api, obj, q
 from service.http.views.common import bool_arg, choice_arg, ctx, int_arg, str_arg
 from service.http.views.projects import FORM_BODY, form_data
-from service.operations import readers, task_actions, tasks
+from service.operations import drafts, project_file, readers, task_actions, tasks, worklists
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -57,6 +57,29 @@ def get(task_id: int) -> ResponseReturnValue:
     return jsonify(task_actions.get_task(ctx(), task_id, auth.actor()))
 
 
+FILE_STEP = obj({"id": {"type": "integer"}, "task": {"type": "string"}, "title": {"type": "string"},
+                 "unit": {"type": "string"}, "completed_at": {"type": "string", "nullable": True},
+                 "schema": {"type": "object", "nullable": True}, "data": {"type": "object"},
+                 "summary": {"type": "array", "items": {"type": "object"},
+                             "description": "该步骤的决定：结论、金额等关键字段"},
+                 "attachments": {"type": "object", "description": "字段路径 → 该字段的附件"}}, extra=True)
+FILE = obj({"project_id": {"type": "integer"}, "steps": {"type": "array", "items": FILE_STEP,
+                                                          "description": "已办步骤，最新在前"}}, extra=True)
+BRANCHES = obj({"tasks": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"type": "object"}}}, extra=True)
+TASK_FILE = obj({**FILE["properties"], "work_item_id": {"type": "integer"},
+                 "branches": {**BRANCHES, "nullable": True,
+                              "description": "汇总步骤的各并行分支（部门、结论、关键数字、意见、办理人、时间）"}},
+                extra=True)
+
+
+@bp.get("/<id:task_id>/file")
+@api("任务的项目档案：此前各步骤提交的表单（只读，最新在前），汇总步骤另附各并行分支的结论对照", tag="任务",
+     responses={200: TASK_FILE})
+def file(task_id: int) -> ResponseReturnValue:
+    return jsonify(project_file.task_file(ctx(), task_id, auth.actor()))
+
+
 @bp.post("/<id:task_id>/claim")
 @api("认领", tag="任务", responses={200: OK})
 def claim(task_id: int) -> ResponseReturnValue:
@@ -77,7 +100,20 @@ def unclaim(task_id: int) -> ResponseReturnValue:
 def complete(task_id: int) -> ResponseReturnValue:
     done = tasks.complete(ctx(), task_id, form_data(), auth.actor())
     return jsonify({"work_item_id": done.work_item_id, "project_id": done.project_id, "opened": done.opened,
-                    "stage": done.stage, "status": done.status, "outcome": done.outcome})
+                    "stage": done.stage, "status": done.status, "outcome": done.outcome,
+                    # Who acts next, for "已提交，下一步：…" (docs/lists.md).
+                    "next": worklists.next_steps(ctx(), done.opened)})
+
+
+CANDIDATES = {"type": "array", "items": obj({"username": {"type": "string"}, "display_name": {"type": "string"},
+                                             "unit": {"type": "string"}}, extra=True)}
+
+
+@bp.get("/<id:task_id>/candidates")
+@api("转办、委派可选的人员：任务所在单位的在岗用户（仅任务的办理人可查询）", tag="任务",
+     responses={200: CANDIDATES})
+def candidates(task_id: int) -> ResponseReturnValue:
+    return jsonify(task_actions.candidates(ctx(), task_id, auth.actor()))
 
 
 @bp.post("/<id:task_id>/reassign")
@@ -113,3 +149,28 @@ def send_back(task_id: int) -> ResponseReturnValue:
      responses={201: obj({"id": {"type": "integer"}, "text": {"type": "string"}}, extra=True)})
 def opinion(task_id: int) -> ResponseReturnValue:
     return jsonify(task_actions.add_opinion(ctx(), task_id, auth.actor(), _string("text", 2000))), 201
+
+
+DRAFT = obj({"work_item_id": {"type": "integer"}, "data": {"type": "object"},
+             "updated_at": {"type": "string", "description": "UTC"}})
+
+
+@bp.get("/<id:task_id>/draft")
+@api("读取我在该任务上的暂存（没有时 draft 为 null）", tag="任务",
+     responses={200: obj({"draft": {**DRAFT, "nullable": True}})})
+def draft_get(task_id: int) -> ResponseReturnValue:
+    return jsonify({"draft": drafts.load(ctx(), task_id, auth.actor())})
+
+
+@bp.put("/<id:task_id>/draft")
+@api("暂存：保存尚未提交的表单（不校验必填项）；任务办结后自动删除", tag="任务", body=FORM_BODY,
+     responses={200: DRAFT})
+def draft_put(task_id: int) -> ResponseReturnValue:
+    return jsonify(drafts.save(ctx(), task_id, auth.actor(), json_body().get("data")))
+
+
+@bp.delete("/<id:task_id>/draft")
+@api("删除我在该任务上的暂存", tag="任务", responses={200: obj({"ok": {"type": "boolean"},
+                                                               "deleted": {"type": "boolean"}})})
+def draft_delete(task_id: int) -> ResponseReturnValue:
+    return jsonify({"ok": True, "deleted": drafts.discard(ctx(), task_id, auth.actor())})

@@ -50,6 +50,8 @@ async function request(method, url, body, { raw = false } = {}) {
     throw new ApiError(0, { error: { message: "无法连接服务器，请检查网络后重试" } });
   }
   if (response.status === 401 && !url.startsWith("/api/auth/login")) {
+    // Listeners run before the page is left: the task page keeps what was typed (drafts.js).
+    window.dispatchEvent(new CustomEvent("govflow:session-expired", { detail: { method, url } }));
     location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
     throw new ApiError(401, { error: { message: "登录已过期，请重新登录" } });
   }
@@ -67,6 +69,7 @@ export const api = {
   get: (url) => request("GET", url),
   post: (url, body = {}) => request("POST", url, body),
   put: (url, body) => request("PUT", url, body),
+  del: (url) => request("DELETE", url),
   upload: (url, formData) => request("POST", url, formData),
   raw: (method, url, body) => request(method, url, body, { raw: true }),
 };

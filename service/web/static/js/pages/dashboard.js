@@ -2,6 +2,7 @@
 // late statutory filings and 整改 (第二十七条). Every figure comes from /api; the page computes
 // nothing the server already knows (working days overdue, levels, rates).
 import { api, describe as errorText, h, toast, fmtDate, fmtTime, WARNING_LABELS } from "../api.js";
+import { pager } from "../pager.js";
 
 const root = document.getElementById("dashboard-root");
 const canWrite = root?.dataset.canWrite === "1";
@@ -388,30 +389,23 @@ async function resume(t) {
   }
 }
 
-// ---- unit names of late filings and rectifications (the API gives unit ids) ---------------------
-
-async function resolveUnits(rows, endpoint) {
-  const missing = new Set(rows.map((r) => r.unit_id).filter((id) => !state.unitById.has(id)));
-  if (!missing.size) return;
-  // Ask per unit name: the rows of a unit carry its id.
-  const names = [...state.units];
-  await Promise.all(names.map(async (name) => {
-    try {
-      const found = await api.get(`${endpoint}?unit=${encodeURIComponent(name)}`);
-      found.forEach((r) => state.unitById.set(r.unit_id, name));
-    } catch { /* leave the id shown */ }
-  }));
-}
-
 // ---- 逾期备案 --------------------------------------------------------------------------------
 
 const lateBody = document.querySelector("#late-table tbody");
 const rectifySelected = document.getElementById("rectify-selected");
 
+// Both tables grow with the years: a page at a time (docs/lists.md); the rows carry the unit's name.
+let latePage = 1;
+const latePager = pager((n) => { latePage = n; loadLate(); });
+document.getElementById("late-table").after(latePager.el);
+
 async function loadLate() {
   try {
-    state.late = await api.get("/api/late-filings");
-    await resolveUnits(state.late, "/api/late-filings");
+    const result = await api.get(`/api/late-filings/search?page=${latePage}&per_page=20`);
+    if (result.page > 1 && !result.items.length && result.total) { latePage = 1; return loadLate(); }
+    state.late = result.items;
+    state.late.forEach((r) => state.unitById.set(r.unit_id, r.unit));
+    latePager.update(result);
     renderLate();
   } catch (e) {
     emptyRow(lateBody, 6, errorText(e));
@@ -445,10 +439,17 @@ function updateRectifySelected() {
 const rectBody = document.querySelector("#rect-table tbody");
 const openOnly = document.getElementById("rect-open-only");
 
+let rectPage = 1;
+const rectPager = pager((n) => { rectPage = n; loadRects(); });
+document.getElementById("rect-table").after(rectPager.el);
+
 async function loadRects() {
   try {
-    state.rects = await api.get(`/api/rectifications${openOnly.checked ? "?open_only=true" : ""}`);
-    await resolveUnits(state.rects, "/api/rectifications");
+    const result = await api.get(`/api/rectifications/search?page=${rectPage}&per_page=20${openOnly.checked ? "&open_only=true" : ""}`);
+    if (result.page > 1 && !result.items.length && result.total) { rectPage = 1; return loadRects(); }
+    state.rects = result.items;
+    state.rects.forEach((r) => state.unitById.set(r.unit_id, r.unit));
+    rectPager.update(result);
     renderRects();
   } catch (e) {
     emptyRow(rectBody, 6, errorText(e));
@@ -473,7 +474,7 @@ function renderRects() {
   }));
 }
 
-openOnly.addEventListener("change", loadRects);
+openOnly.addEventListener("change", () => { rectPage = 1; loadRects(); });
 
 const rectDialog = document.getElementById("rect-dialog");
 const rectForm = document.getElementById("rect-form");

@@ -2,6 +2,7 @@
 // checks the form and the rules of the measures (第六条 window, 第二十七条 整改) and answers 422.
 import { api, ApiError, fail, h, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
+import { nextStepsText } from "../worklists.js";
 import { flash } from "./dept-common.js";
 
 const box = document.getElementById("declare-form");
@@ -24,7 +25,7 @@ button.addEventListener("click", async () => {
   button.textContent = "正在提交…";
   try {
     const done = await api.post("/api/projects", { data: form.getData() });
-    flash(`申报成功，项目编号 ${done.code}`);
+    flash(`申报成功，项目编号 ${done.code}${nextStepsText(done.next)}`);
     location.href = `/projects/${done.project_id}`;
   } catch (e) {
     button.disabled = false;

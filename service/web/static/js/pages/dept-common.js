@@ -1,5 +1,6 @@
 // Shared by the department pages: who is signed in, the project history as a timeline, dialogs.
 import { fmtDate, fmtTime, h } from "../api.js";
+import { decisionText } from "../file-view.js";
 
 export const WORKER_ROLES = ["department", "leader", "reviewer"];
 
@@ -11,6 +12,12 @@ export function currentUser() {
   // service.domain.visibility.READ_ALL_ROLES: 督办, 审计 and admins read every unit's work.
   me.readsAll = me.roles.some((r) => ["supervisor", "auditor", "admin"].includes(r));
   return me;
+}
+
+// The person behind a username field of an API row (`assignee` → `assignee_name`, docs/people.md).
+export function person(row, key) {
+  if (!row || !row[key]) return "";
+  return row[`${key}_name`] || row[key];
 }
 
 // A message to show on the next page (a toast does not survive navigation).
@@ -67,6 +74,8 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
   const titles = taskTitles(project);
   const rounds = {};
   for (const t of [...(project.completed_steps || []), ...(project.current_tasks || [])]) rounds[t.id] = t.round;
+  const decisions = {};
+  for (const t of project.completed_steps || []) if ((t.decision || []).length) decisions[t.id] = decisionText(t.decision);
   const shown = new Set(["project_declared", "task_completed", "task_sent_back", "opinion_added", "task_reassigned",
     "task_delegated", "task_delegation_returned", "annual_list_approved", "process_ended", "deadline_extended",
     "clock_paused", "clock_resumed", "rectification_opened", "rectification_closed", "task_withdrawn"]);
@@ -87,7 +96,9 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
         break;
       case "task_completed":
         what = `${title}${round}`;
-        extra = d.opinion ? h("div", { class: "opinion" }, d.opinion) : null;
+        // Each step's decision (结论, 入库, 审定投资概算 …) before its free-text opinion.
+        extra = [decisions[r.work_item_id] ? h("div", { class: "decision" }, decisions[r.work_item_id]) : null,
+          d.opinion ? h("div", { class: "opinion" }, d.opinion) : null];
         break;
       case "task_sent_back":
         what = `${title || "任务"}：退回到“${titles[d.to] || d.to}”`;
@@ -100,7 +111,7 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
       case "task_reassigned":
       case "task_delegated":
       case "task_delegation_returned":
-        what = `${title}：${actionLabel(r.action)}${d.to ? `给 ${d.to}` : ""}`;
+        what = `${title}：${actionLabel(r.action)}${d.to ? `给 ${r.to_name || d.to}` : ""}`;
         break;
       default:
         what = `${actionLabel(r.action)}${title ? `：${title}` : ""}`;
@@ -110,7 +121,7 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
       h("div", {}, h("span", { class: "what" }, what),
         d.unit ? h("span", { class: "tl-unit" }, d.unit) : null,
         d.late ? h("span", { class: "badge red", style: "margin-left:6px" }, "逾期办结") : null),
-      h("div", { class: "when" }, `${fmtTime(r.at)} · ${r.actor}`),
+      h("div", { class: "when" }, `${fmtTime(r.at)} · ${person(r, "actor")}`),
       extra);
   }));
 }

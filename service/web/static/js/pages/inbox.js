@@ -1,5 +1,8 @@
-// 我的待办: the open tasks of the user's unit, with deadlines in working days and 黄牌/红牌.
+// 我的待办: the open tasks of the user's unit, with deadlines in working days and 黄牌/红牌; the
+// 已办 and 我发起的 tabs (../worklists.js); search, filters and pages from /api/tasks/search.
 import { api, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
+import { onSearch, pager } from "../pager.js";
+import { doneRow, HEADS, mineRow } from "../worklists.js";
 import { currentUser, takeFlash } from "./dept-common.js";
 
 const me = currentUser();
@@ -10,14 +13,27 @@ const count = document.getElementById("inbox-count");
 const stageSelect = document.getElementById("f-stage");
 const sortSelect = document.getElementById("f-sort");
 const mineBox = document.getElementById("f-mine");
-const stages = new Set();
+const searchBox = document.getElementById("f-q");
+const unitSelect = document.getElementById("f-unit");
+const dueSelect = document.getElementById("f-due");
+const thead = document.querySelector("#inbox thead");
+const todoHead = thead.cloneNode(true);
+const tabs = [...document.querySelectorAll("#inbox-tabs [data-view]")];
+const VIEWS = ["todo", "done", "mine"];
+const EMPTY = { todo: "暂无待办", done: "暂无已办任务", mine: "本单位暂无发起的项目" };
 
 // Filters live in the address so a reload or a shared link keeps them.
 const params = new URLSearchParams(location.search);
 sortSelect.value = ["due", "-due", "created"].includes(params.get("sort")) ? params.get("sort") : "due";
 mineBox.checked = params.get("mine") === "true";
 const wantedStage = params.get("stage") || "";
-if (wantedStage) stages.add(wantedStage);
+const wantedUnit = params.get("unit") || "";
+let view = VIEWS.includes(params.get("view")) ? params.get("view") : "todo";
+let page = Math.max(1, parseInt(params.get("page"), 10) || 1);
+searchBox.value = params.get("q") || "";
+dueSelect.value = ["overdue", "due_soon", "ok"].includes(params.get("due")) ? params.get("due") : "";
+const pages = pager((n) => { page = n; load(); });
+document.getElementById("inbox-pager").append(pages.el);
 
 function daysLeftCell(row) {
   const n = row.working_days_left;
@@ -52,13 +68,29 @@ function actionsCell(row) {
   return h("td", { class: "actions-cell" });
 }
 
-function render(rows) {
-  const overdue = rows.filter((r) => r.working_days_left !== null && r.working_days_left < 0).length;
-  count.textContent = rows.length ? `共 ${rows.length} 项${overdue ? `，其中逾期 ${overdue} 项` : ""}` : "";
+function filtered() {
+  return Boolean(stageSelect.value || unitSelect.value || dueSelect.value || searchBox.value.trim()
+    || (view === "todo" && mineBox.checked));
+}
+
+function renderOther(rows) {
+  const heads = HEADS[view];
+  thead.replaceChildren(h("tr", {}, heads.map((t) => h("th", {}, t))));
   if (!rows.length) {
-    const filtered = stageSelect.value || mineBox.checked;
+    tbody.replaceChildren(h("tr", {}, h("td", { colspan: heads.length, class: "empty" },
+      filtered() ? "暂无符合条件的记录" : EMPTY[view])));
+    return;
+  }
+  tbody.replaceChildren(...rows.map(view === "done" ? doneRow : mineRow));
+}
+
+function render(rows) {
+  if (thead.firstElementChild.childElementCount !== todoHead.firstElementChild.childElementCount) {
+    thead.replaceChildren(...todoHead.cloneNode(true).childNodes);
+  }
+  if (!rows.length) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" },
-      filtered ? "暂无符合条件的待办" : "暂无待办")));
+      filtered() ? "暂无符合条件的待办" : "暂无待办")));
     return;
   }
   tbody.replaceChildren(...rows.map((row) => {
@@ -70,48 +102,79 @@ function render(rows) {
         h("span", { class: "cell-sub" }, project.name || "")),
       h("td", {}, h("a", { href: `/tasks/${row.id}`, class: "task-link" }, row.title),
         row.round > 1 ? h("span", { class: "badge blue", style: "margin-left:6px" }, `第${row.round}轮`) : null,
-        row.delegated_by ? h("span", { class: "cell-sub" }, `${row.delegated_by} 委派`) : null),
+        row.delegated_by ? h("span", { class: "cell-sub" }, `${row.delegated_by_name || row.delegated_by} 委派`) : null),
       h("td", {}, row.unit),
       h("td", {}, row.due_date ? fmtDate(row.due_date) : h("span", { class: "muted" }, "无期限"),
         row.due_provisional ? h("span", { class: "badge", style: "margin-left:6px", title: "当年放假安排未发布，期限为预估" }, "预估") : null),
       daysLeftCell(row),
       warningCell(row),
-      h("td", {}, row.assignee ? row.assignee : h("span", { class: "muted" }, "未认领")),
+      h("td", { class: "assignee" }, row.assignee ? (row.assignee_name || row.assignee) : h("span", { class: "muted" }, "未认领")),
       actionsCell(row));
   }));
 }
 
-function syncStages(rows) {
-  rows.forEach((r) => r.stage && stages.add(r.stage));
-  const current = stageSelect.value || wantedStage;
-  stageSelect.replaceChildren(h("option", { value: "" }, "全部阶段"),
-    ...[...stages].map((s) => h("option", { value: s, selected: s === current }, s)));
+function fill(select, values, allLabel, wanted) {
+  const all = new Set(values);
+  if (wanted) all.add(wanted);
+  select.replaceChildren(h("option", { value: "" }, allLabel),
+    ...[...all].map((v) => h("option", { value: v, selected: v === wanted }, v)));
 }
 
-let first = true;
+function showTab() {
+  tabs.forEach((t) => t.setAttribute("aria-selected", String(t.dataset.view === view)));
+  document.querySelectorAll("#inbox-filters .todo-only").forEach((el) => { el.hidden = view !== "todo"; });
+  // 已办 is on time or late; "due soon" means nothing for finished work.
+  dueSelect.querySelector("option[value=due_soon]").hidden = view === "done";
+  if (view === "done" && dueSelect.value === "due_soon") dueSelect.value = "";
+}
+
+function query() {
+  const q = new URLSearchParams({ view, page: String(page), per_page: "20" });
+  if (searchBox.value.trim()) q.set("q", searchBox.value.trim());
+  if (stageSelect.value) q.set("stage", stageSelect.value);
+  if (unitSelect.value) q.set("unit", unitSelect.value);
+  if (dueSelect.value) q.set("due", dueSelect.value);
+  if (view === "todo") {
+    if (mineBox.checked) q.set("mine", "true");
+    q.set("sort", sortSelect.value);
+  }
+  return q;
+}
+
+let seq = 0;
 async function load() {
-  const q = new URLSearchParams();
-  const stage = first ? wantedStage : stageSelect.value;
-  if (stage) q.set("stage", stage);
-  if (mineBox.checked) q.set("mine", "true");
-  q.set("sort", sortSelect.value);
+  const q = query();
+  const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
   history.replaceState(null, "", `${location.pathname}?${q}`);
   try {
-    if (first) {
-      // The stage choices come from the unit's whole inbox, not only the filtered rows.
-      syncStages(await api.get(`/api/tasks?sort=due`));
-      first = false;
-    }
-    const rows = await api.get(`/api/tasks?${q}`);
-    syncStages(rows);
-    render(rows);
+    const result = await api.get(`/api/tasks/search?${q}`);
+    if (mine !== seq) return;
+    if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
+    count.textContent = result.total ? `共 ${result.total} 项` : "";
+    pages.update(result);
+    if (view === "todo") render(result.items); else renderOther(result.items);
   } catch (e) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" }, e.display || String(e))));
     if (e.status !== 403) fail(e);
   }
 }
 
-[stageSelect, sortSelect, mineBox].forEach((el) => el.addEventListener("change", load));
+function reload() { page = 1; load(); }
+
+async function init() {
+  try {
+    // The choices come from the register, not from the rows shown (a filter never hides its alternatives).
+    const choices = await api.get("/api/projects/choices");
+    fill(stageSelect, choices.stages, "全部阶段", wantedStage);
+    fill(unitSelect, choices.all_units, "全部单位", wantedUnit);
+  } catch { fill(stageSelect, [], "全部阶段", wantedStage); fill(unitSelect, [], "全部单位", wantedUnit); }
+  showTab();
+  tabs.forEach((t) => t.addEventListener("click", () => { view = t.dataset.view; showTab(); reload(); }));
+  [stageSelect, sortSelect, mineBox, unitSelect, dueSelect].forEach((el) => el.addEventListener("change", reload));
+  onSearch(searchBox, reload);
+  load();
+}
+
 const flashed = takeFlash();
 if (flashed) toast(flashed, "success");
-load();
+init();

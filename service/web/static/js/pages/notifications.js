@@ -1,5 +1,6 @@
 // 消息: the unit's in-app reminders and escalations; marking them read.
 import { api, fail, fmtTime, h } from "../api.js";
+import { onSearch, pager } from "../pager.js";
 
 const list = document.getElementById("messages");
 const count = document.getElementById("msg-count");
@@ -10,20 +11,28 @@ const KINDS = { remind_before: "办理提醒", remind_due: "到期提醒", escal
 const LEVELS = { 1: "一级督办", 2: "二级督办", 3: "三级督办" };
 
 let rows = [];
+let total = 0;
+let unreadTotal = 0;
+let page = 1;
+const searchBox = document.getElementById("f-q");
+const pages = pager((n) => { page = n; load(); });
+document.getElementById("msg-pager").append(pages.el);
 
 async function markRead(ids) {
   try {
     for (const id of ids) await api.post(`/api/notifications/${id}/read`);
   } catch (e) { fail(e); }
+  document.dispatchEvent(new CustomEvent("gf-unread-changed"));
   await load();
 }
 
 function render() {
   const unreadRows = rows.filter((n) => !n.read_at);
-  count.textContent = rows.length ? `共 ${rows.length} 条，未读 ${unreadRows.length} 条` : "";
+  count.textContent = total ? `共 ${total} 条，未读 ${unreadTotal} 条` : "";
   readAll.hidden = unreadRows.length === 0;
   if (!rows.length) {
-    list.replaceChildren(h("p", { class: "empty" }, unread.value ? "没有未读消息" : "暂无消息"));
+    list.replaceChildren(h("p", { class: "empty" }, searchBox.value.trim() ? "没有符合条件的消息"
+      : unread.value ? "没有未读消息" : "暂无消息"));
     return;
   }
   list.replaceChildren(...rows.map((n) => h("article", { class: `msg${n.read_at ? "" : " unread"}`, dataset: { id: n.id } },
@@ -31,9 +40,11 @@ function render() {
       h("span", {},
         h("span", { class: `badge ${n.kind === "escalation" ? "red" : "yellow"}`, style: "margin-right:8px" },
           n.kind === "escalation" ? (LEVELS[n.level] || "督办") : (KINDS[n.kind] || n.kind)),
-        h("span", { class: "msg-subject" }, n.subject)),
+        n.work_item_id ? h("a", { class: "msg-subject", href: `/tasks/${n.work_item_id}` }, n.task_title || n.subject)
+          : h("span", { class: "msg-subject" }, n.subject)),
       h("span", { class: "muted" }, fmtTime(n.created_at))),
-    n.body ? h("div", { class: "msg-body" }, n.body) : null,
+    // Short: the task, its project and its due day; the e-mail's full text is not repeated here.
+    h("div", { class: "msg-body" }, n.text || n.subject),
     h("div", { class: "msg-foot" },
       n.work_item_id ? h("a", { href: `/tasks/${n.work_item_id}` }, "办理任务") : null,
       n.project_id ? h("a", { href: `/projects/${n.project_id}` }, "查看项目") : null,
@@ -45,15 +56,25 @@ async function load() {
   const q = new URLSearchParams();
   if (unread.value) q.set("unread", "true");
   if (kind.value) q.set("kind", kind.value);
+  if (searchBox.value.trim()) q.set("q", searchBox.value.trim());
+  q.set("page", String(page));
   try {
-    rows = await api.get(`/api/notifications${q.toString() ? "?" + q : ""}`);
+    const [result, counted] = await Promise.all([api.get(`/api/notifications/search?${q}&per_page=20`),
+      api.get("/api/notifications/unread-count")]);
+    if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
+    rows = result.items;
+    total = result.total;
+    unreadTotal = counted.unread;
+    pages.update(result);
     render();
   } catch (e) {
     list.replaceChildren(h("p", { class: "empty" }, e.display || String(e)));
   }
 }
 
-unread.addEventListener("change", load);
-kind.addEventListener("change", load);
+const reload = () => { page = 1; load(); };
+unread.addEventListener("change", reload);
+kind.addEventListener("change", reload);
+onSearch(searchBox, reload);
 readAll.addEventListener("click", () => markRead(rows.filter((n) => !n.read_at).map((n) => n.id)));
 load();

@@ -2,6 +2,7 @@
 // current tasks, documents, the audit chain status and the dossier export.
 import { api, fmtDate, fmtMoney, fmtTime, h, pageData, STATUS_LABELS, toast } from "../api.js";
 import { historyTimeline, takeFlash } from "./dept-common.js";
+import { projectFileCard } from "../file-view.js";
 
 const { project_id: projectId } = pageData();
 const root = document.getElementById("project-page");
@@ -24,7 +25,7 @@ function facts(p) {
     ["状态", STATUS_LABELS[p.status] || p.status],
     ["办理结果", p.outcome || "—"],
     ["紧急项目", p.is_urgent ? "是" : "否"],
-    ["申报", `${p.declared_by} · ${fmtTime(p.declared_at)}`],
+    ["申报", `${p.declared_by_name || p.declared_by} · ${fmtTime(p.declared_at)}`],
     ["流程版本", p.version ? `v${p.version.version}` : "—"],
   ];
   return h("dl", { class: "kv", id: "project-facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v ?? "—"))]));
@@ -37,7 +38,7 @@ function currentTasks(p) {
     h("thead", {}, h("tr", {}, h("th", {}, "任务"), h("th", {}, "办理单位"), h("th", {}, "期限"))),
     h("tbody", {}, tasks.map((t) => h("tr", { dataset: { task: t.task } },
       h("td", {}, h("a", { href: `/tasks/${t.id}` }, t.title), t.round > 1 ? h("span", { class: "badge blue", style: "margin-left:6px" }, `第${t.round}轮`) : null,
-        t.assignee ? h("span", { class: "cell-sub" }, `认领人：${t.assignee}`) : null),
+        t.assignee ? h("span", { class: "cell-sub" }, `认领人：${t.assignee_name || t.assignee}`) : null),
       h("td", {}, t.unit),
       h("td", {}, t.due_date ? fmtDate(t.due_date) : "无期限", t.due_provisional ? h("span", { class: "badge", style: "margin-left:4px" }, "预估") : null)))));
 }
@@ -47,7 +48,17 @@ function documents(p) {
   if (!files.length) return h("p", { class: "muted" }, "暂无附件");
   return h("ul", { class: "list-plain", id: "documents" }, files.map((a) => h("li", {},
     h("a", { href: `/api/attachments/${a.id}` }, a.filename),
-    h("span", { class: "cell-sub" }, `${Math.max(1, Math.round(a.size / 1024))} KB · ${a.uploaded_by} · ${fmtTime(a.uploaded_at)}`))));
+    h("span", { class: "cell-sub" }, `${Math.max(1, Math.round(a.size / 1024))} KB · ${a.uploaded_by_name || a.uploaded_by} · ${fmtTime(a.uploaded_at)}`))));
+}
+
+// One printable 审批单 per completed step the reader may read (the server renders it: /tasks/ID/approval).
+function approvalSheets(p) {
+  const steps = (p.completed_steps || []).filter((st) => st.data !== null && st.data !== undefined);
+  if (!steps.length) return h("p", { class: "muted" }, "暂无已办结环节");
+  return h("ul", { class: "list-plain", id: "approval-sheets" }, steps.map((st) => h("li", {},
+    h("a", { href: `/tasks/${st.id}/approval`, target: "_blank", rel: "noopener" }, `${st.title}${st.round > 1 ? `（第${st.round}轮）` : ""}`),
+    h("span", { class: "cell-sub" }, h("a", { href: `/api/tasks/${st.id}/approval.pdf`, download: "" }, "PDF"),
+      ` · ${st.unit} · ${fmtTime(st.completed_at)}`))));
 }
 
 async function drawDiagram(box, status) {
@@ -140,7 +151,8 @@ async function load() {
           p.version ? h("span", { id: "process-version" }, `流程版本 v${p.version.version}`) : null)),
       h("div", { class: "actions" },
         h("a", { class: "button", href: "/projects" }, "返回项目库"),
-        h("a", { class: "button primary", id: "export-zip", href: `/api/projects/${projectId}/export.zip`, download: "" }, "导出档案（ZIP）"))),
+        // Only dossier readers may export (the API says so in can_export): no button that ends in a 403.
+        p.can_export ? h("a", { class: "button primary", id: "export-zip", href: `/api/projects/${projectId}/export.zip`, download: "" }, "导出档案（ZIP）") : null)),
     card("流程进度", diagramBox,
           h("div", { class: "diagram-tools" },
             h("div", { class: "legend" },
@@ -156,11 +168,13 @@ async function load() {
               h("button", { type: "button", id: "zoom-fit" }, "显示全图")))),
     h("div", { class: "grid two" },
       h("div", {},
-        card("办理历程", h("div", { id: "timeline" }, historyTimeline(p)))),
+        card("办理历程", h("div", { id: "timeline" }, historyTimeline(p))),
+        projectFileCard(projectId)),
       h("div", {},
         card("项目信息", facts(p)),
         card("当前任务", currentTasks(p)),
         card("项目档案附件", documents(p)),
+        card("审批单（打印、PDF）", approvalSheets(p)),
         card("审计校验", audit))));
   auditStatus(audit);
   drawDiagram(diagramBox, diagramStatus);

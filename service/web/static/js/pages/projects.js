@@ -1,14 +1,22 @@
-// 项目库: the register with filters; the CSV export carries the same filters.
+// 项目库: the register with filters; the CSV and Excel exports carry the same filters.
 import { api, fmtMoney, fmtTime, h, STATUS_LABELS } from "../api.js";
+import { onSearch, pager } from "../pager.js";
 
 const tbody = document.querySelector("#projects tbody");
 const count = document.getElementById("projects-count");
 const csv = document.getElementById("export-csv");
+const xlsx = document.getElementById("export-xlsx");
 const selects = { year: document.getElementById("f-year"), unit: document.getElementById("f-unit"),
   stage: document.getElementById("f-stage"), status: document.getElementById("f-status") };
 const STATUS_BADGE = { active: "blue", completed: "green", ended: "" };
 
 const params = new URLSearchParams(location.search);
+const searchBox = document.getElementById("f-q");
+searchBox.value = params.get("q") || "";
+let page = Math.max(1, parseInt(params.get("page"), 10) || 1);
+let total = 0;
+const pages = pager((n) => { page = n; load(); });
+document.getElementById("projects-pager").append(pages.el);
 
 function fillChoices(select, values, allLabel, fmt = (v) => v) {
   const current = select.value || params.get(select.name) || "";
@@ -21,11 +29,19 @@ function fillChoices(select, values, allLabel, fmt = (v) => v) {
 function query() {
   const q = new URLSearchParams();
   for (const [name, select] of Object.entries(selects)) if (select.value) q.set(name, select.value);
+  if (searchBox.value.trim()) q.set("q", searchBox.value.trim());
+  return q;
+}
+
+// The exports take the filters (not the search text, not the page): the whole filtered register.
+function exportQuery() {
+  const q = query();
+  q.delete("q");
   return q;
 }
 
 function render(rows) {
-  count.textContent = `共 ${rows.length} 个项目`;
+  count.textContent = `共 ${total} 个项目`;
   if (!rows.length) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, query().toString() ? "没有符合筛选条件的项目" : "项目库暂无项目")));
     return;
@@ -44,10 +60,17 @@ function render(rows) {
 
 async function load() {
   const q = query();
+  if (page > 1) q.set("page", String(page));
   history.replaceState(null, "", `${location.pathname}${q.toString() ? "?" + q : ""}`);
-  csv.href = `/api/projects/export.csv${q.toString() ? "?" + q : ""}`;
+  const ex = exportQuery();
+  csv.href = `/api/projects/export.csv${ex.toString() ? "?" + ex : ""}`;
+  xlsx.href = `/api/projects/export.xlsx${ex.toString() ? "?" + ex : ""}`;
   try {
-    render(await api.get(`/api/projects${q.toString() ? "?" + q : ""}`));
+    const result = await api.get(`/api/projects/search?${q}&per_page=20`);
+    if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
+    total = result.total;
+    pages.update(result);
+    render(result.items);
   } catch (e) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, e.display || String(e))));
   }
@@ -56,16 +79,19 @@ async function load() {
 async function init() {
   // The choices come from the whole register, so a filter never hides its own alternatives.
   try {
-    const all = await api.get("/api/projects");
-    fillChoices(selects.year, [...new Set(all.map((p) => p.budget_year))], "全部年度", (v) => `${v} 年`);
-    fillChoices(selects.unit, [...new Set(all.map((p) => p.unit))], "全部单位");
-    fillChoices(selects.stage, [...new Set(all.map((p) => p.stage))], "全部阶段");
+    const choices = await api.get("/api/projects/choices");
+    fillChoices(selects.year, choices.years, "全部年度", (v) => `${v} 年`);
+    fillChoices(selects.unit, choices.units, "全部单位");
+    fillChoices(selects.stage, choices.stages, "全部阶段");
   } catch { /* the table shows the error */ }
   if (params.get("status")) selects.status.value = params.get("status");
-  Object.values(selects).forEach((s) => s.addEventListener("change", load));
+  const reload = () => { page = 1; load(); };
+  Object.values(selects).forEach((s) => s.addEventListener("change", reload));
+  onSearch(searchBox, reload);
   document.getElementById("f-reset").addEventListener("click", () => {
     Object.values(selects).forEach((s) => { s.value = ""; });
-    load();
+    searchBox.value = "";
+    reload();
   });
   load();
 }

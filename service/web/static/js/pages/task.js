@@ -2,7 +2,10 @@
 // attachments and the project's history. Only the actions the server would allow are offered.
 import { api, ApiError, fail, fmtTime, h, pageData, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
-import { currentUser, dueText, flash, historyTimeline, openDialog, taskTitles } from "./dept-common.js";
+import { submittedText } from "../worklists.js";
+import * as drafts from "../drafts.js";
+import { taskFileSlots } from "../file-view.js";
+import { currentUser, dueText, flash, historyTimeline, openDialog, person, taskTitles } from "./dept-common.js";
 
 const me = currentUser();
 const { task_id: taskId } = pageData();
@@ -12,6 +15,7 @@ let task;
 let project = null;
 let attachments = [];
 let form;
+let restored = null; // drafts.initialData: what the form starts with
 
 function blocked(message, detail) {
   root.replaceChildren(h("div", { class: "card narrow" }, h("h1", {}, message),
@@ -22,7 +26,7 @@ async function load() {
   try {
     task = await api.get(`/api/tasks/${taskId}`);
   } catch (e) {
-    if (e.status === 404) return blocked("任务不存在或无权查看", "该任务可能属于其他单位，或已被删除。任务的内容只对办理单位、建设单位和督办人员可见。");
+    if (e.status === 404) return blocked("任务不存在或无权查看", "该任务可能属于其他单位，或已被删除。待办任务只对办理单位、建设单位和督办人员可见；已办结的任务对参与该项目的单位可见。");
     if (e.status === 403) return blocked("无权查看该任务", e.display);
     return blocked("任务加载失败", e.display || String(e));
   }
@@ -33,6 +37,7 @@ async function load() {
   ]);
   project = detail;
   attachments = files || [];
+  restored = await drafts.initialData(task, me, permissions().submit);
   render(row);
 }
 
@@ -58,13 +63,13 @@ function permissions() {
 
 function notices(p) {
   const out = [];
-  if (task.state === "completed") out.push(["", `该任务已于 ${fmtTime(task.completed_at)} 由 ${task.completed_by || "—"} 办结，以下为提交的内容。`]);
+  if (task.state === "completed") out.push(["", `该任务已于 ${fmtTime(task.completed_at)} 由 ${person(task, "completed_by") || "—"} 办结，以下为提交的内容。`]);
   else if (task.state === "cancelled") out.push(["warn", "该任务已被退回或由流程撤回，无需办理。"]);
   else if (!me.isWorker) out.push(["", "您当前的角色只能查看，不能办理任务。"]);
   else if (!p.mine) out.push(["", `该任务由${task.unit}办理，您只能查看。`]);
-  else if (p.claimedByOther && task.delegated_by === me.username) out.push(["", `该任务已委派给 ${task.assignee}，办理后由其交回您提交。`]);
-  else if (p.claimedByOther) out.push(["warn", `该任务已由 ${task.assignee} 认领，其他人不能办理。`]);
-  else if (p.delegatedToMe) out.push(["", `该任务由 ${task.delegated_by} 委派给您：请填写并保存意见，完成后点击“交回”，由委派人提交。`]);
+  else if (p.claimedByOther && task.delegated_by === me.username) out.push(["", `该任务已委派给 ${person(task, "assignee")}，办理后由其交回您提交。`]);
+  else if (p.claimedByOther) out.push(["warn", `该任务已由 ${person(task, "assignee")} 认领，其他人不能办理。`]);
+  else if (p.delegatedToMe) out.push(["", `该任务由 ${person(task, "delegated_by")} 委派给您：请填写并保存意见，完成后点击“交回”，由委派人提交。`]);
   return out.map(([kind, text]) => h("div", { class: `notice ${kind}`, role: "status" }, text));
 }
 
@@ -82,14 +87,14 @@ function render(row) {
         h("span", { class: row && row.working_days_left < 0 ? "days-left overdue" : "", id: "task-due" },
           `期限：${dueText(task, row ? row.working_days_left : null)}`),
         row && row.warning ? h("span", { class: `badge ${row.warning === "red" ? "red" : "yellow"}` }, row.warning === "red" ? "红牌" : "黄牌") : null,
-        task.assignee ? h("span", {}, `认领人：${task.assignee}`) : null)),
+        task.assignee ? h("span", { id: "task-assignee" }, `认领人：${person(task, "assignee")}`) : null)),
     h("a", { class: "button", href: "/inbox" }, "返回待办"));
 
   const formBox = h("div", { id: "task-form" });
   const main = h("section", { class: "card" }, ...notices(p), formBox);
   if (!task.schema) formBox.append(h("p", { class: "muted" }, "该任务没有表单。"));
   else {
-    form = renderForm(formBox, task.schema, task.data || {}, {
+    form = renderForm(formBox, task.schema, restored ? restored.data : task.data || {}, {
       readOnly: !p.submit, projectId: task.project_id, workItemId: task.id, attachments,
       onUpload: (att) => { attachments.push(att); paintAttachments(); },
     });
@@ -105,6 +110,7 @@ function render(row) {
   }
   if (p.giveBack) bar.append(h("button", { type: "button", class: "primary", onclick: () => simple("return", "已交回委派人", true) }, "交回"));
   if (p.sendBack) bar.append(h("span", { class: "spacer" }), h("button", { type: "button", class: "danger", id: "send-back", onclick: () => sendBack(titles) }, "退回"));
+  drafts.attach({ task, form, box: main, bar, me, restored, editable: p.submit });
   if (bar.childElementCount) main.append(bar);
 
   const side = h("aside", { class: "side" },
@@ -112,7 +118,9 @@ function render(row) {
     h("section", { class: "card" }, h("h2", {}, "办理历程", h("a", { href: `/projects/${task.project_id}`, style: "font-size:12px;font-weight:normal" }, "项目详情")),
       project ? historyTimeline(project, { newestFirst: true }) : h("p", { class: "muted" }, "无权查看该项目的历程")));
 
-  root.replaceChildren(head, h("div", { class: "grid two" }, h("div", {}, main), side));
+  // The project file (docs/project-file.md): branches to consolidate above the form, earlier steps below.
+  const file = taskFileSlots(task.id);
+  root.replaceChildren(head, h("div", { class: "grid two" }, h("div", {}, file.branches, main, file.steps), side));
   paintAttachments();
 }
 
@@ -120,7 +128,7 @@ function opinionsCard(p) {
   const list = h("ul", { class: "list-plain", id: "opinion-list" });
   const paint = () => {
     list.replaceChildren(...(task.opinions || []).map((o) => h("li", {},
-      h("div", {}, h("div", { style: "white-space:pre-wrap" }, o.text), h("span", { class: "cell-sub" }, `${o.author} · ${fmtTime(o.at)}`)))));
+      h("div", {}, h("div", { style: "white-space:pre-wrap" }, o.text), h("span", { class: "cell-sub" }, `${person(o, "author")} · ${fmtTime(o.at)}`)))));
     if (!(task.opinions || []).length) list.append(h("li", { class: "muted" }, "暂无意见"));
   };
   paint();
@@ -171,7 +179,7 @@ function paintAttachments() {
   if (!attachmentList) return;
   attachmentList.replaceChildren(...attachments.map((a) => h("li", {},
     h("a", { href: `/api/attachments/${a.id}` }, a.filename),
-    h("span", { class: "cell-sub" }, `${Math.max(1, Math.round(a.size / 1024))} KB · ${a.uploaded_by} · ${fmtTime(a.uploaded_at)}`))));
+    h("span", { class: "cell-sub" }, `${Math.max(1, Math.round(a.size / 1024))} KB · ${person(a, "uploaded_by")} · ${fmtTime(a.uploaded_at)}`))));
   if (!attachments.length) attachmentList.append(h("li", { class: "muted" }, "暂无附件"));
 }
 
@@ -181,8 +189,9 @@ async function submit() {
   button.disabled = true;
   button.textContent = "正在提交…";
   try {
-    await api.post(`/api/tasks/${task.id}/complete`, { data: form.getData() });
-    flash(`已提交：${task.title}（${task.project.code}）`);
+    const answer = await api.post(`/api/tasks/${task.id}/complete`, { data: form.getData() });
+    drafts.leaving();
+    flash(submittedText(task, answer));
     location.href = "/inbox";
   } catch (e) {
     button.disabled = false;
@@ -200,7 +209,7 @@ async function submit() {
 async function simple(action, done, leave = false) {
   try {
     await api.post(`/api/tasks/${task.id}/${action}`);
-    if (leave) { flash(done); location.href = "/inbox"; return; }
+    if (leave) { flash(done); drafts.leaving(); location.href = "/inbox"; return; }
     toast(done, "success");
     await load();
   } catch (e) { fail(e); }
@@ -208,11 +217,12 @@ async function simple(action, done, leave = false) {
 
 async function assign(action) {
   let users = [];
-  try { users = (await api.get("/api/users")).filter((u) => u.username !== me.username); } catch (e) { fail(e); return; }
+  // Only the people the server would accept (GET …/candidates: the task unit's active members).
+  try { users = await api.get(`/api/tasks/${task.id}/candidates`); } catch (e) { fail(e); return; }
   const label = action === "reassign" ? "转办" : "委派";
   if (!users.length) { toast(`本单位没有其他用户可以${label}`, "error"); return; }
   const select = h("select", { name: "user", id: "assign-user" }, h("option", { value: "" }, "请选择"),
-    users.map((u) => h("option", { value: u.username }, `${u.display_name || u.username}（${u.username}）`)));
+    users.map((u) => h("option", { value: u.username }, u.display_name || u.username)));
   const help = action === "reassign" ? "转办后任务交由对方办理，您不再负责。" : "委派后由对方填写，办理完毕交回您提交。";
   openDialog({
     title: `${label}任务`,
@@ -223,7 +233,8 @@ async function assign(action) {
       try {
         await api.post(`/api/tasks/${task.id}/${action}`, { user: select.value });
       } catch (e) { return e.display || String(e); }
-      flash(`已${label}给 ${select.value}：${task.title}`);
+      flash(`已${label}给 ${select.selectedOptions[0].textContent}：${task.title}`);
+      drafts.leaving();
       location.href = "/inbox";
       return null;
     },
@@ -249,6 +260,7 @@ function sendBack(titles) {
         await api.post(`/api/tasks/${task.id}/send-back`, { to_task: select.value, reason: reason.value.trim() });
       } catch (e) { return e.display || String(e); }
       flash(`已退回到“${titles[select.value] || select.value}”`);
+      drafts.leaving();
       location.href = "/inbox";
       return null;
     },

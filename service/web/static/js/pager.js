@@ -1,0 +1,36 @@
+// 上一页 / 下一页 under a paged list. The lists answer {items, total, page, per_page, pages}
+// (service/http/views/lists.py); `onPage(n)` loads page n.
+import { h } from "./api.js";
+
+export function pager(onPage) {
+  const prev = h("button", { type: "button", class: "pager-prev" }, "上一页");
+  const next = h("button", { type: "button", class: "pager-next" }, "下一页");
+  const info = h("span", { class: "pager-info", "aria-live": "polite" });
+  const el = h("nav", { class: "pager", "aria-label": "分页" }, prev, info, next);
+  let current = 1;
+  prev.addEventListener("click", () => onPage(current - 1));
+  next.addEventListener("click", () => onPage(current + 1));
+  return {
+    el,
+    update(result) {
+      const pages = Math.max(1, Math.ceil(result.total / result.per_page));
+      current = result.page;
+      info.textContent = `第 ${Math.min(result.page, pages)} / ${pages} 页，共 ${result.total} 条`;
+      prev.disabled = result.page <= 1;
+      next.disabled = result.page >= pages;
+      el.hidden = result.total === 0;
+    },
+  };
+}
+
+// A search box that waits for the user to stop typing before it asks the server.
+export function onSearch(input, run, delay = 300) {
+  let timer;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, delay);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { clearTimeout(timer); run(); }
+  });
+}
