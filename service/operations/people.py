@@ -36,6 +36,13 @@ def names(session: Session, usernames: Iterable[str]) -> dict[str, dict[str, str
     return {u: {"name": d or u, "unit": unit} for u, d, unit in session.execute(query)}
 
 
+def name_of(session: Session | None, username: str) -> str:
+    """One person's name for a message ("该任务已由 王晓燕 认领"); the username when unknown."""
+    if session is None:
+        return username
+    return (names(session, [username]).get(username) or {}).get("name") or username
+
+
 def _walk(value: Any, found: set[str], fill: dict[str, dict[str, str | None]] | None) -> None:
     if isinstance(value, list):
         for v in value:

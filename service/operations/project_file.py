@@ -264,7 +264,7 @@ def _sources(spec: Any) -> list[tuple[str, str]]:
 
 
 def prefill(session: Session, schema: Mapping[str, Any] | None, item: WorkItem) -> dict[str, dict[str, Any]]:
-    """field → {value, from_task, from_title, work_item_id}: for each top-level property with
+    """field → {value, from_task, from_title, work_item_id, completed_at}: for each top-level property with
     `x-prefill`, the newest completed value in this project (so after 修改后重审 the revised plan's
     figure). Fields without a value anywhere are left out."""
     wanted = {name: _sources(sub.get(PREFILL_KEY)) for name, sub in _props(schema).items()
@@ -279,7 +279,8 @@ def prefill(session: Session, schema: Mapping[str, Any] | None, item: WorkItem) 
             hit = next((w for w in done if step in (w.task_name, w.form) and field in (w.data or {})), None)
             if hit is not None:
                 out[name] = {"value": (hit.data or {})[field], "from_task": hit.task_name, "from_title": hit.title,
-                             "work_item_id": hit.id}
+                             "work_item_id": hit.id,
+                             "completed_at": hit.completed_at.isoformat() if hit.completed_at else None}
                 break
     return out
 

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, NotFound
 from service.engine.runtime import ProcessRuntime
-from service.operations import audit, drafts, progress
+from service.operations import audit, drafts, people, progress
 from service.operations.context import Govflow
 from service.storage import locks
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
@@ -100,7 +100,7 @@ def _check_open(item: WorkItem, actor: Actor) -> None:
     if item.state != "open":
         raise Conflict("该任务已办结" if item.state == "completed" else "该任务已被流程撤回")
     if item.assignee and item.assignee != actor.user:
-        raise Conflict(f"该任务已由 {item.assignee} 认领")
+        raise Conflict(f"该任务已由 {people.name_of(object_session(item), item.assignee)} 认领")
 
 
 def _open_item(session: Session, work_item_id: int, actor: Actor) -> tuple[WorkItem, Project]:
@@ -118,7 +118,7 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             _check_open(item, actor)
             if item.delegated_by and item.assignee == actor.user:
                 # 委派: the delegate works on it and hands it back; the delegator submits.
-                raise Conflict(f"委派的任务办理后须交回委派人 {item.delegated_by}，由其提交")
+                raise Conflict(f"委派的任务办理后须交回委派人 {people.name_of(s, item.delegated_by)}，由其提交")
             ctx.forms.get(item.form).check(form_data)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
@@ -152,7 +152,7 @@ def unclaim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
         if item.assignee is None:
             return
         if item.delegated_by:
-            raise Conflict(f"委派的任务须交回委派人 {item.delegated_by}，不能取消认领")
+            raise Conflict(f"委派的任务须交回委派人 {people.name_of(s, item.delegated_by)}，不能取消认领")
         item.assignee = None
         audit.append(s, project, actor=actor.user, action="task_unclaimed", work_item_id=item.id,
                      detail={"task": item.task_name}, algorithm=ctx.settings.audit_hash)

@@ -50,6 +50,26 @@ def test_a_saved_draft_survives_a_reload(sessions, web_ctx):
     no_js_errors(other)
 
 
+def test_discarding_a_draft_returns_the_form_to_the_task(sessions, web_ctx):
+    _, _, item_id = _at_submit_budget(web_ctx)
+    page = sessions.new_page()
+    login(page, "edu")
+    page.goto(f"/tasks/{item_id}")
+    expect(page.locator("#discard-draft")).to_be_hidden()
+    field(page, "notes").locator("textarea").fill("写错了，不要了")
+    page.click("#save-draft")
+    expect(page.locator("#discard-draft")).to_be_visible()
+    page.reload()
+    expect(field(page, "notes").locator("textarea")).to_have_value("写错了，不要了")
+    page.click("#discard-draft")
+    page.locator("dialog.gf-dialog button.danger").click()
+    expect(page.locator("#draft-notice")).to_have_count(0)
+    expect(field(page, "notes").locator("textarea")).to_have_value("")
+    expect(page.locator("#discard-draft")).to_be_hidden()
+    assert drafts.load(web_ctx, item_id, EDU) is None
+    no_js_errors(page)
+
+
 def test_typed_values_survive_an_expired_session(sessions, web_ctx):
     _, _, item_id = _at_submit_budget(web_ctx)
     page = sessions.new_page()

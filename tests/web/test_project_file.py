@@ -54,6 +54,20 @@ def test_consolidator_sees_the_four_conclusions_side_by_side(sessions, web_ctx):
     no_js_errors(page)
 
 
+def test_round_two_takes_the_revised_plans_figure(sessions, web_ctx):
+    """After 修改后重审 the consolidation opens with round 1's answers, but 申报投资概算 follows the
+    plan as revised since (x-prefill), not the figure round 1 was shown."""
+    driver, pid = _at_consolidation(web_ctx)
+    driver.complete(pid, "review_consolidate", plan_review_result="修改后重审")
+    driver.run(pid, until="review_consolidate", answers={"write_plan": [{"estimate_total": 470.0}]})
+    item = driver.item(pid, "review_consolidate")
+    page = sessions.as_("bigdata")
+    page.goto(f"/tasks/{item.id}")
+    expect(page.locator("#draft-notice")).to_contain_text("已带入第1轮提交的内容")
+    expect(field(page, "declared_estimate").locator("input")).to_have_value("470")
+    no_js_errors(page)
+
+
 def test_reviewer_at_preliminary_review_reads_the_declaration(sessions, web_ctx):
     driver = Driver(web_ctx)
     pid = driver.declare("市教育局", participants=[], project_name="东营市智慧教育平台（一期）",

@@ -192,7 +192,7 @@ def test_delegate_then_the_delegate_hands_the_task_back(sessions, web_ctx):
     refused = leader.request.post(f"/api/tasks/{item_id}/complete", headers={"X-CSRF-Token": csrf(leader)},
                                   data={"data": {}})
     assert refused.status == 409
-    assert "须交回委派人 edu" in refused.json()["error"]["message"]
+    assert "须交回委派人 王晓燕" in refused.json()["error"]["message"]
     # The delegate's contribution: an opinion, then 交回.
     leader.locator("#opinion-text").fill("已核对建设内容，请委派人提交。")
     leader.locator("#save-opinion").click()

@@ -3,6 +3,7 @@
 // of a task sent back), the 暂存 button and autosave, the warning before leaving with unsaved
 // changes, and the 退回 reason at the top.
 import { api, fail, fmtTime, h, toast } from "./api.js";
+import { openDialog } from "./pages/dept-common.js";
 
 const AUTOSAVE_MS = 3000;
 const stashKey = (taskId) => `govflow:unsaved:${taskId}`;
@@ -34,12 +35,18 @@ export async function initialData(task, me, editable) {
   }
   let draft = null;
   try { draft = (await api.get(`/api/tasks/${task.id}/draft`)).draft; } catch { /* offered anyway below */ }
-  if (draft) return { data: draft.data || {}, notice: `已恢复 ${fmtTime(draft.updated_at)} 暂存的内容`, stashed: false };
+  if (draft) {
+    return { data: draft.data || {}, notice: `已恢复 ${fmtTime(draft.updated_at)} 暂存的内容`, stashed: false,
+      fromDraft: true };
+  }
   const prev = task.previous_round;
   if (prev) {
-    // Fields prefilled from earlier steps (x-prefill) follow those steps' latest round: after
-    // 修改后重审 the revised plan's figure wins over what round 1 was shown.
-    const prefilled = Object.fromEntries(Object.entries(task.prefill || {}).map(([k, v]) => [k, v.value]));
+    // A field prefilled from an earlier step (x-prefill) that was done again since this task's
+    // last round (修改后重审: a revised plan) takes the new figure; otherwise what the user
+    // submitted last round stands.
+    const since = Date.parse(prev.completed_at || "") || 0;
+    const prefilled = Object.fromEntries(Object.entries(task.prefill || {})
+      .filter(([, v]) => (Date.parse(v.completed_at || "") || 0) > since).map(([k, v]) => [k, v.value]));
     return { data: { ...(prev.data || {}), ...prefilled }, stashed: false,
       notice: `已带入第${prev.round}轮提交的内容和附件（${fmtTime(prev.completed_at)}），请按退回意见修改后重新提交` };
   }
@@ -73,6 +80,7 @@ async function save({ quiet }) {
       if (state.task === task) state.saved = shot;
       sessionStorage.removeItem(stashKey(task.id));
       paintStatus(`已暂存 ${fmtTime(saved.updated_at)}`);
+      if (state.discard) state.discard.hidden = false;
       if (!quiet) toast("已暂存，下次打开该任务时自动恢复", "success");
     } catch (e) {
       if (e.status === 401) return; // the session-expired handler has kept it in this tab
@@ -130,13 +138,36 @@ export function attach({ task, form, box, bar, me, restored, editable }) {
   state.status = h("span", { class: "muted", id: "draft-status", "aria-live": "polite" });
   const button = h("button", { type: "button", id: "save-draft", onclick: () => save({ quiet: false }) }, "暂存");
   const submit = bar.querySelector("#submit-task");
-  if (submit) submit.after(button, state.status);
-  else bar.prepend(button, state.status);
+  state.discard = h("button", { type: "button", id: "discard-draft", hidden: !(restored && restored.fromDraft),
+    onclick: () => discard(task) }, "放弃暂存");
+  if (submit) submit.after(button, state.discard, state.status);
+  else bar.prepend(button, state.discard, state.status);
   ["input", "change", "click"].forEach((type) => form.element.addEventListener(type, changed));
   if (restored && restored.stashed) {
     state.saved = null; // typed before the session expired: not on the server yet
     save({ quiet: true });
   }
+}
+
+// 放弃暂存: the server draft goes, the page opens again from the task's own data (or the
+// previous round's, after 退回).
+function discard(task) {
+  openDialog({
+    title: "放弃暂存的内容",
+    body: h("p", {}, "暂存的内容将被删除，表单恢复为打开任务时的内容。此操作不能撤销。"),
+    okText: "放弃暂存",
+    danger: true,
+    onOk: async () => {
+      try {
+        await api.del(`/api/tasks/${task.id}/draft`);
+      } catch (e) {
+        return e.message;
+      }
+      leaving();
+      location.reload();
+      return null;
+    },
+  });
 }
 
 // The task was submitted (or handed on): leaving the page loses nothing.
