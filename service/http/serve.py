@@ -40,7 +40,8 @@ def prepare(*, demo: bool) -> Govflow:
 
 
 def demo_logins() -> str:
-    rows = [f"  {u:<12} {unit or '—':<12} {'、'.join(roles)}" for u, unit, roles, _ in identity.DEMO_USERS]
+    rows = [f"  {u:<12} {display:<6} {unit or '—':<12} {'、'.join(roles)}"
+            for u, unit, roles, display in identity.DEMO_USERS]
     return f"演示账号（密码均为 {identity.DEMO_PASSWORD}）：\n" + "\n".join(rows)
 
 

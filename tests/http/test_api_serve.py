@@ -24,6 +24,6 @@ def test_demo_preparation_gives_working_logins(tmp_path, monkeypatch):
         open_units = {w.unit.name for p in registered for w in tasks.open_items(ctx, p["id"])}
         assert {"市大数据局", "市委网信办", "市自然资源和规划局"} <= open_units
         text = serve.demo_logins()
-        assert "edu" in text and identity.DEMO_PASSWORD in text
+        assert "edu" in text and "王晓燕" in text and identity.DEMO_PASSWORD in text
     finally:
         ctx.close()

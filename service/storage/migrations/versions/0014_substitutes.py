@@ -1,0 +1,23 @@
+"""substitutes
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-01 15:00:00.000000
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # PLACEHOLDER: filled by the helper that owns this revision
+
+
+def downgrade() -> None:
+    pass
