@@ -18,6 +18,9 @@ from service.domain.schema_safety import FORMAT_CHECKER, FormValidator, definiti
 
 # The repository's forms/ (the default of Settings.forms_dir), for forms built without a directory.
 DEFAULT_FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+# Root annotation (forms/README.md): tasks of this form may be completed together with one set of
+# values from the inbox (批量办理, service.operations.batch). Validators ignore it.
+BATCHABLE_KEY = "x-batchable"
 
 
 class FormDefinitionError(ValueError):
@@ -63,12 +66,18 @@ class Form:
         self.schema = schema
         Draft202012Validator.check_schema(schema)
         problems = definition_problems(schema, directory)
+        if BATCHABLE_KEY in schema and not isinstance(schema[BATCHABLE_KEY], bool):
+            problems = [*problems, FieldError(BATCHABLE_KEY, f"{BATCHABLE_KEY}（可批量办理）：应为 true 或 false")]
         if problems:
             raise FormDefinitionError(problems)
         # Validation runs on Decimal copies of schema and data: with floats, `multipleOf: 0.01`
         # rejects about one cent amount in seven (0.07, 131.58 …) through binary rounding.
         self._validator = FormValidator(_decimal_copy(schema), format_checker=FORMAT_CHECKER,
                                         registry=forms_registry(directory))
+
+    @property
+    def batchable(self) -> bool:
+        return self.schema.get(BATCHABLE_KEY) is True
 
     @property
     def title(self) -> str:

@@ -39,3 +39,10 @@ def can_read_task(actor: Actor, task_unit: str, project_unit: str, state: str, i
     if can_see_task(actor, task_unit, project_unit):
         return True
     return state == "completed" and can_see_dossier(actor, project_unit, involved_units)
+
+
+def reads_by_copy(actor: Actor, to_unit: str | None, to_user: str | None) -> bool:
+    """抄送: a copy addressed to the actor, or to the actor's unit (every member), makes them a reader
+    of the project file and of its completed tasks, and of the copied task itself even while it is
+    open; read-only: a copy gives no right to act, upload, export or copy further."""
+    return (to_user is not None and to_user == actor.user) or (to_unit is not None and to_unit == actor.unit)

@@ -24,6 +24,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from service.domain.errors import Conflict, NotFound, ProcessError
+from service.engine import approval
 from service.engine.scripting import explain
 from service.engine.state import dump_state, load_state
 
@@ -141,6 +142,15 @@ class ProcessRuntime:
         parent_spec = t.parent.task_spec if t.parent is not None else None
         if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
             item = t.data.get(parent_spec.input_item.bpmn_id)
+            if item is None:  # dropped at completion (_drop_loop_item), and the task made ready again
+                item = t.internal_data.get("item")
+                index = t.internal_data.get("key_or_index")
+                items = parent_spec.data_input.get(t.parent) if parent_spec.data_input is not None else None
+                if index is not None and isinstance(items, list | dict):
+                    try:
+                        item = items[index]
+                    except (IndexError, KeyError):
+                        item = None
         props = dict((ts.extensions or {}).get("properties", {}))
         return ReadyTask(
             id=str(t.id),
@@ -204,6 +214,9 @@ class ProcessRuntime:
         left in an undefined state: the caller must discard it and save nothing."""
         task = self._ready_task(wf, task_id)
         task.data.update(values)
+        # Before run(): Spiff evaluates the node's completionCondition on this instance's data.
+        task.data.update(self._approval_variables(task))
+        self._drop_loop_item(task)
         try:
             task.run()
             self._steps(wf)
@@ -277,6 +290,65 @@ class ProcessRuntime:
                     return True
                 ancestor = ancestor.parent
         return False
+
+    # -- approval modes (会签 / 或签 / 依次), service.engine.approval ----------------------------------
+    def _approval_node(self, task: Task) -> tuple[Task, approval.ApprovalMode, Mapping[str, str]] | None:
+        parent = task.parent
+        if parent is None or not isinstance(parent.task_spec, MultiInstanceTask):
+            return None
+        props = (task.task_spec.extensions or {}).get("properties", {})
+        if not props.get(approval.MODE_PROPERTY):
+            return None
+        return parent, approval.parse_mode(props[approval.MODE_PROPERTY]), props
+
+    def _tally(self, task: Task, *, including: Any = None) -> approval.Tally | None:
+        node = self._approval_node(task)
+        if node is None:
+            return None
+        parent, mode, props = node
+        field_name = props.get(approval.FIELD_PROPERTY, approval.DEFAULT_FIELD)
+        spec = parent.task_spec
+        items = spec.data_input.get(parent) if spec.data_input is not None else []
+        # Completed siblings of this pass only: cancelled ones (a decided node) have no decision.
+        done = [c.data.get(field_name) for c in parent.children
+                if c.task_spec is task.task_spec and c.state == TaskState.COMPLETED]
+        if including is not None:
+            done.append(including)
+        return approval.Tally(mode, len(items or []), len(done), sum(1 for d in done if approval.is_agreement(d)))
+
+    def _approval_variables(self, task: Task) -> dict[str, Any]:
+        node = self._approval_node(task)
+        if node is None:
+            return {}
+        _, _, props = node
+        field_name = props.get(approval.FIELD_PROPERTY, approval.DEFAULT_FIELD)
+        decision = task.data.get(field_name)
+        if decision is None:
+            raise ProcessError(f"审批方式需要表单字段 {field_name}（在任务的 outputs 中声明）")
+        tally = self._tally(task, including=decision)
+        assert tally is not None
+        return tally.variables(props.get(approval.RESULT_PROPERTY, approval.DEFAULT_RESULT))
+
+    @staticmethod
+    def _drop_loop_item(task: Task) -> None:
+        """Without an output collection Spiff merges an instance's data into the node's, item
+        variable included; a sequential node then refuses to start its next instance ("input item
+        already exists"). The item is the instance's own business: keep it out of the merge."""
+        parent = task.parent
+        spec = parent.task_spec if parent is not None else None
+        if isinstance(spec, MultiInstanceTask) and spec.input_item is not None and spec.data_output is None:
+            task.data.pop(spec.input_item.bpmn_id, None)
+
+    def approval_tally(self, wf: BpmnWorkflow, task_id: str, *, including: Any = None) -> approval.Tally | None:
+        """The tally of the multi-instance node a task belongs to (None for other tasks, or once
+        the task has left the live tree); `including`: a decision about to be submitted, counted."""
+        from uuid import UUID
+
+        try:
+            task = wf.get_task_from_id(UUID(task_id))
+        except Exception:  # noqa: BLE001 - gone after a loop reset: nothing to count
+            return None
+        return self._tally(task, including=including)
 
     # -- 退回 (send back) ------------------------------------------------------------------------
     def reset_to(self, wf: BpmnWorkflow, task_name: str) -> bool:

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from service.engine import approval
 from service.engine.scripting import find_source_problem
 
 __all__ = ["ValidationIssue", "XmlRefused", "load_parser", "parse_xml", "source_text", "text_to_xml_bytes",
@@ -469,3 +470,40 @@ def _check_user_tasks(name: str, root: etree._Element, out: _Collector,
                     f"用户任务 {task_id} 的 sla_days 必须是正整数（办理时限，工作日），当前为 {sla!r}")
         if task_id not in in_lane:
             out.add(name, task, f"用户任务 {task_id} 不在任何泳道中（引擎按泳道分派办理人）")
+        if props.get(approval.MODE_PROPERTY) is not None:
+            _check_approval_mode(name, task, props, out)
+
+
+def _check_approval_mode(name: str, task: etree._Element, props: Mapping[str, str | None],
+                         out: _Collector) -> None:
+    """`approval_mode` (service.engine.approval): a multi-instance task whose completionCondition and
+    isSequential are the ones the mode means, and whose decision field enters the engine."""
+    task_id = task.get("id")
+    try:
+        mode = approval.parse_mode(props.get(approval.MODE_PROPERTY))
+    except approval.ApprovalModeError as exc:
+        out.add(name, task, f"用户任务 {task_id} 的扩展属性 approval_mode：{exc}")
+        return
+    loop = task.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    if loop is None:
+        out.add(name, task, f"用户任务 {task_id} 设置了审批方式 {mode.label}，但不是多实例任务"
+                            "（需要 multiInstanceLoopCharacteristics）")
+        return
+    sequential = (loop.get("isSequential") or "false").strip() == "true"
+    if sequential != mode.sequential:
+        want = "依次执行（isSequential=true）" if mode.sequential else "并行执行（isSequential=false）"
+        out.add(name, loop, f"用户任务 {task_id} 的审批方式为 {mode.label}，多实例应为{want}",
+                element_id=task_id, element_type="userTask")
+    cond = loop.find("bpmn:completionCondition", NS)
+    if cond is None or not approval.same_condition(cond.text, mode.condition):
+        out.add(name, cond if cond is not None else loop,
+                f"用户任务 {task_id} 的审批方式为 {mode.label}，多实例完成条件应为 {mode.condition}"
+                f"（当前为 {(cond.text or '').strip() if cond is not None else '空'}）",
+                element_id=task_id, element_type="userTask")
+    field_name = (props.get(approval.FIELD_PROPERTY) or approval.DEFAULT_FIELD).strip()
+    outputs = [n.strip() for n in (props.get("outputs") or "").split(",")]
+    if field_name not in outputs:
+        out.add(name, task, f"用户任务 {task_id} 的审批方式需要把决定字段 {field_name} 列入扩展属性 outputs")
+    result = (props.get(approval.RESULT_PROPERTY) or approval.DEFAULT_RESULT).strip()
+    if not result.isidentifier():
+        out.add(name, task, f"用户任务 {task_id} 的扩展属性 approval_result 应为变量名，当前为 {result!r}")

@@ -71,6 +71,7 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
         statistics,
         supervision,
         tasks,
+        urges_extensions,
     )
 
     app = Flask("govflow", static_folder=None)
@@ -96,8 +97,18 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     security_headers.init_app(app)
     auth.init_app(app)
     for module in (lists, meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
-                   forms, statistics, admin_users, documents):
+                   forms, statistics, admin_users, documents, urges_extensions):
         app.register_blueprint(module.bp)
+    from service.http.views import countersigns  # 加签
+
+    app.register_blueprint(countersigns.bp)
+    from service.http.views import batch, substitutes  # 批量办理, 代理
+
+    app.register_blueprint(batch.bp)
+    app.register_blueprint(substitutes.bp)
+    from service.http.views import carbon_copies  # 抄送
+
+    app.register_blueprint(carbon_copies.bp)
     from service import web
     from service.web.pages import error_page
 

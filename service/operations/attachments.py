@@ -16,7 +16,7 @@ from service.config import REPO_ROOT
 from service.domain.access import WORKER_ROLES, Actor
 from service.domain.errors import FieldError, Forbidden, GovflowError, NotFound, ValidationFailed
 from service.domain.visibility import can_see_dossier
-from service.operations import audit, people
+from service.operations import audit, copy_readers, people
 from service.operations.context import Govflow
 from service.operations.dossier import _involved, attachment_view
 from service.storage import locks
@@ -110,7 +110,9 @@ def open_attachment(ctx: Govflow, attachment_id: int, actor: Actor) -> tuple[dic
     with ctx.db.session() as s:
         row = s.get(Attachment, attachment_id)
         project = s.get(Project, row.project_id) if row is not None else None
-        if row is None or project is None or not can_see_dossier(actor, project.unit.name, _involved(s, project.id)):
+        # 抄送 recipients download what the project file they were copied shows them.
+        if row is None or project is None or not (can_see_dossier(actor, project.unit.name, _involved(s, project.id))
+                                                  or copy_readers.reads_file(s, actor, project.id)):
             raise NotFound("附件不存在")
         path = _path(row.sha256)
         if not path.exists():

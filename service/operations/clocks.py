@@ -202,27 +202,38 @@ def resume(ctx: Govflow, work_item_id: int, actor: Actor, now: dt.datetime | Non
 
 def extend(ctx: Govflow, work_item_id: int, working_days: int, reason: str, actor: Actor,
            now: dt.datetime | None = None) -> dt.date:
-    """延期: a supervisor grants more working days, with a reason. Returns the new due date."""
+    """延期: a supervisor grants more working days, with a reason, whether or not the task is
+    overdue yet. Returns the new due date."""
+    now = now or utcnow()
+    with ctx.db.session() as s:
+        return extend_in(ctx, s, work_item_id, working_days, reason, actor, now)
+
+
+def extend_in(ctx: Govflow, s: Session, work_item_id: int, working_days: int, reason: str, actor: Actor,
+              now: dt.datetime, *, request_id: int | None = None) -> dt.date:
+    """extend inside the caller's transaction (an approved 延期申请 commits with its decision).
+    Locks the project first, as every write does."""
     require_supervisor(actor)
     if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= 250:
         raise ValidationFailed([FieldError("working_days", "延期工作日：应为 1–250 的整数")])
     if not reason.strip():
         raise RuleViolation("延期须说明理由", field="reason")
-    now = now or utcnow()
-    with ctx.db.session() as s:
-        item, project, clock = _load(s, work_item_id)
-        if item.due_date is None:
-            raise RuleViolation("该任务没有办理时限")
-        old = item.due_date
-        _set_due(item, ctx.calendar(s).add_working_days(old, working_days).date)
-        clock.extended_days = (clock.extended_days or 0) + working_days
-        rearm(ctx, s, item, now, moved=True)
-        audit.append(s, project, actor=actor.user, action="deadline_extended", work_item_id=item.id,
-                     detail={"task": item.task_name, "working_days": working_days, "reason": reason,
-                             "old_due_date": old.isoformat(), "due_date": item.due_date.isoformat()},
-                     algorithm=ctx.settings.audit_hash, at=now)
-        assert item.due_date is not None
-        return item.due_date
+    item, project, clock = _load(s, work_item_id)
+    if item.due_date is None:
+        raise RuleViolation("该任务没有办理时限")
+    old = item.due_date
+    _set_due(item, ctx.calendar(s).add_working_days(old, working_days).date)
+    clock.extended_days = (clock.extended_days or 0) + working_days
+    rearm(ctx, s, item, now, moved=True)
+    detail: dict[str, Any] = {"task": item.task_name, "title": item.title, "unit": item.unit.name,
+                              "working_days": working_days, "reason": reason,
+                              "old_due_date": old.isoformat(), "due_date": item.due_date.isoformat()}
+    if request_id is not None:
+        detail["extension_request_id"] = request_id
+    audit.append(s, project, actor=actor.user, action="deadline_extended", work_item_id=item.id,
+                 detail=detail, algorithm=ctx.settings.audit_hash, at=now)
+    assert item.due_date is not None
+    return item.due_date
 
 
 def clock_of(ctx: Govflow, work_item_id: int) -> WorkItemClock | None:

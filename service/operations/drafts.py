@@ -129,15 +129,20 @@ def returned(session: Session, item: WorkItem) -> dict[str, Any] | None:
         return None
     records = session.scalars(
         select(AuditRecord).where(AuditRecord.project_id == item.project_id, AuditRecord.at == item.created_at,
-                                  AuditRecord.action.in_(("task_sent_back", "task_completed")))
+                                  AuditRecord.action.in_(("task_sent_back", "task_completed",
+                                                          "approval_decided")))
         .order_by(AuditRecord.seq.desc())).all()
     for record in records:
         detail = record.detail or {}
         if record.action == "task_sent_back" and detail.get("to") != item.task_name:
             continue
+        if record.action == "approval_decided" and detail.get("result") != "有异议":
+            continue
         source = session.get(WorkItem, record.work_item_id) if record.work_item_id else None
-        reason = detail.get("reason") if record.action == "task_sent_back" else detail.get("opinion")
-        return {"kind": "send_back" if record.action == "task_sent_back" else "decision",
+        # A 会签 node that routed back (service.operations.approval_modes): the objecting unit's words.
+        reason = detail.get("opinion") if record.action == "task_completed" else detail.get("reason")
+        return {"kind": {"task_sent_back": "send_back", "approval_decided": "objection"}.get(record.action,
+                                                                                             "decision"),
                 "reason": reason if isinstance(reason, str) and reason.strip() else None,
                 "from_task": source.title if source else detail.get("task"),
                 "unit": source.unit.name if source else None, "at": record.at.isoformat()}

@@ -23,7 +23,7 @@ from service.domain.access import Actor
 from service.domain.csv_cells import safe_cell
 from service.domain.errors import Forbidden, NotFound
 from service.domain.labels import beijing, money, state_label, yes_no
-from service.operations import people
+from service.operations import countersign_reads, extension_requests, people
 from service.operations.attachments import _path as attachment_path
 from service.operations.attachments import safe_name
 from service.operations.context import Govflow
@@ -107,9 +107,18 @@ def collect(ctx: Govflow, s: Session, project: Project) -> tuple[dict[str, Any],
     for o in s.scalars(select(Opinion).where(Opinion.project_id == project_id).order_by(Opinion.id)):
         opinions.setdefault(o.work_item_id, []).append({"author": o.author, "text": o.text,
                                                         "at": o.at.isoformat()})
+    # 加签 opinions enter the dossier under the host step, after its own opinions.
+    for item_id, signed in countersign_reads.signed_by_item(s, project_id).items():
+        for c in signed:
+            opinions.setdefault(item_id, []).append({
+                "author": c["signed_by"], "at": c["signed_at"],
+                "text": f"【{c['kind_label']} · {c['signer']} · {c['decision']}】{c['opinion']}"})
+    # 延期申请 and 催办 of each step (docs/urge-and-extension.md).
+    deadline = extension_requests.dossier_entries(s, project_id)
     steps = []
     for item in items:
         step = task_view(item)
+        step["deadline"] = deadline.get(item.id, [])
         step["data"] = item.data or {}
         step["opinions"] = opinions.get(item.id, [])
         steps.append(step)

@@ -23,7 +23,8 @@ from service.operations.context import Govflow
 from service.storage.models import Contact, Delivery, Notification, Project, Unit, WorkItem, utcnow
 
 KIND_TITLES = {"remind_before": "办理提醒", "remind_due": "到期提醒", "escalation": "逾期督办",
-               "late_filing": "逾期备案"}
+               "late_filing": "逾期备案", "urge": "催办", "extension_requested": "延期申请",
+               "extension_decided": "延期申请结果", "cc": "抄送"}
 
 
 def compose(cfg: ChannelSettings, *, item: WorkItem, project: Project, unit_name: str, kind: str, level: int,
@@ -71,9 +72,13 @@ def compose(cfg: ChannelSettings, *, item: WorkItem, project: Project, unit_name
 
 def in_app_text(payload: dict[str, Any]) -> str:
     """The in-app message: one line with the task, the project and the due day (the page links it)."""
+    if isinstance(payload.get("text"), str):  # a message about no task (代理): written whole
+        return str(payload["text"])
     due = payload.get("due_date") or "—"
     text = f"{payload.get('task_title', '')} · {payload.get('project_name', '')}（{payload.get('project_code', '')}）"
     text += f" · 期限 {due}" if due != "—" else " · 无期限"
+    if payload.get("lead"):  # a person's message (催办, 延期申请): what they said comes first
+        text = f"{payload['lead']} · {text}"
     if payload.get("overdue_working_days"):
         text += f" · 已逾期 {payload['overdue_working_days']} 个工作日"
     return text

@@ -54,6 +54,8 @@ def _walk(value: Any, found: set[str], fill: dict[str, dict[str, str | None]] | 
     detail = value.get("detail")
     if value.get("action") in _TO_PERSON and isinstance(detail, dict) and isinstance(detail.get("to"), str):
         pairs.append(("to", detail["to"]))
+    if isinstance(detail, dict) and isinstance(detail.get("on_behalf_of"), str):  # 代理: whose task it was
+        pairs.append(("on_behalf_of", detail["on_behalf_of"]))
     for key, username in pairs:
         if fill is None:
             found.add(username)

@@ -18,7 +18,7 @@ from service.domain.access import Actor
 from service.domain.errors import Forbidden, NotFound
 from service.domain.visibility import can_read_task, can_see_dossier
 from service.engine.topology import feeding_branches
-from service.operations import people
+from service.operations import copy_readers, countersign_reads, people
 from service.operations.context import Govflow
 from service.storage.models import Attachment, ProcessInstance, Project, Unit, WorkItem
 
@@ -33,18 +33,31 @@ def involved_units(session: Session, project: Project) -> set[str]:
     """Units with a part in the project: declarer, participants (第八条), every unit given a task."""
     held = set(session.scalars(select(Unit.name).join(WorkItem, WorkItem.unit_id == Unit.id)
                                .where(WorkItem.project_id == project.id).distinct()))
-    return held | {project.unit.name, *(str(p) for p in (project.participants or []))}
+    # 加签: a unit asked to sign on one of the project's tasks reads its file too.
+    return held | countersign_reads.signer_units(session, project.id) | {project.unit.name,
+                                                                   *(str(p) for p in (project.participants or []))}
+
+
+def reads_file_in_own_right(session: Session, actor: Actor, project: Project) -> bool:
+    """The dossier rule without 抄送: who may also copy the project on (service.operations.carbon_copy)."""
+    return can_see_dossier(actor, project.unit.name, involved_units(session, project))
 
 
 def may_read_file(session: Session, actor: Actor, project: Project) -> bool:
-    return can_see_dossier(actor, project.unit.name, involved_units(session, project))
+    # 抄送: a copy to the actor or the actor's unit makes it a reader, read-only.
+    return reads_file_in_own_right(session, actor, project) or copy_readers.reads_file(session, actor, project.id)
+
+
+def reads_task_in_own_right(session: Session, actor: Actor, item: WorkItem, project: Project) -> bool:
+    involved = involved_units(session, project) if item.state == "completed" else set()
+    return can_read_task(actor, item.unit.name, project.unit.name, item.state, involved)
 
 
 def require_task_readable(session: Session, actor: Actor, item: WorkItem, project: Project) -> None:
     """An open task: its unit, the declarer, read-all roles. A completed one also every involved
-    unit, read-only (the consolidator opens the four departments' reviews). Else "not found"."""
-    involved = involved_units(session, project) if item.state == "completed" else set()
-    if not can_read_task(actor, item.unit.name, project.unit.name, item.state, involved):
+    unit, read-only (the consolidator opens the four departments' reviews); and a copy's
+    recipients (抄送: the copied task, and the completed ones of its project). Else "not found"."""
+    if not reads_task_in_own_right(session, actor, item, project) and not copy_readers.reads_task(session, actor, item):
         raise NotFound("任务不存在")
 
 
@@ -137,6 +150,7 @@ class _Reader:
         self.ctx, self.session, self.project = ctx, session, project
         self.attachments = {str(a.id): a for a in session.scalars(
             select(Attachment).where(Attachment.project_id == project.id))}
+        self.countersigns = countersign_reads.signed_by_item(session, project.id)
         row = session.execute(select(ProcessInstance.version_id)
                               .where(ProcessInstance.project_id == project.id)).first()
         self.runtime = ctx.runtime(session, row[0]) if row is not None else None
@@ -165,7 +179,9 @@ class _Reader:
                 "completed_at": item.completed_at.isoformat() if item.completed_at else None,
                 "completed_by": item.completed_by, "schema": schema, "data": data,
                 "summary": summary(schema, data, self.outputs(item.task_name)),
-                "opinion": _opinion(schema, data), "attachments": files, "other_attachments": loose}
+                "opinion": _opinion(schema, data), "attachments": files, "other_attachments": loose,
+                # 加签 opinions under the host step (service.operations.countersign).
+                "countersigns": self.countersigns.get(item.id, [])}
 
 
 def _completed(session: Session, project_id: int, before: dt.datetime | None = None,
@@ -238,9 +254,11 @@ def task_file(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
         if item is None:
             raise NotFound("任务不存在")
         project = _load_project(s, item.project_id)
-        require_task_readable(s, actor, item, project)
-        if not may_read_file(s, actor, project):
-            raise NotFound("任务不存在")
+        # A signer (加签) decides on the file of the task it signs, open or not.
+        if not countersign_reads.signs_on(s, actor, item.id):
+            require_task_readable(s, actor, item, project)
+            if not may_read_file(s, actor, project):
+                raise NotFound("任务不存在")
         reader = _Reader(ctx, s, project)
         before = item.completed_at if item.state == "completed" else None
         out = {"project_id": project.id, "work_item_id": item.id,

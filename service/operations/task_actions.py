@@ -10,7 +10,17 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, FieldError, RuleViolation, ValidationFailed
-from service.operations import audit, drafts, people, progress, project_file, tasks
+from service.operations import (
+    approval_modes,
+    audit,
+    countersign_reads,
+    drafts,
+    people,
+    progress,
+    project_file,
+    tasks,
+    withdraw,
+)
 from service.operations.context import Govflow
 from service.operations.identity import user_in_unit
 from service.storage.models import Opinion, Project, User, WorkItem, utcnow
@@ -52,6 +62,11 @@ def get_task(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
         out["previous_round"] = drafts.previous_round(s, item) if item.state == "open" else None
         out["returned"] = drafts.returned(s, item)
         out["returned_reason"] = out["returned"]["reason"] if out["returned"] else None
+        # 撤回 (service.operations.withdraw): the same rule as the action, so the button works where shown.
+        out["can_withdraw"], out["withdraw_refusal"] = withdraw.can_withdraw(ctx, s, item, instance, project, actor)
+        out.update(countersign_reads.task_extras(s, item))  # 加签: signers and a held 后加签 submission
+        # 会签 / 或签 / 依次: the node's mode and how far it is (service.operations.approval_modes).
+        out["approval"] = approval_modes.task_view(ctx, s, item, instance)
         return people.add_names(s, out)  # type: ignore[no-any-return]
 
 
@@ -77,17 +92,18 @@ def _opinion_view(o: Opinion) -> dict[str, Any]:
     return {"id": o.id, "work_item_id": o.work_item_id, "author": o.author, "text": o.text, "at": o.at.isoformat()}
 
 
-def _require_holder(item: WorkItem, actor: Actor) -> None:
-    """The actor works this open task: its unit, and it is unclaimed or theirs."""
-    tasks._check_open(item, actor)
+def _require_holder(item: WorkItem, actor: Actor) -> str | None:
+    """The actor works this open task: its unit, and it is unclaimed, theirs, or held by someone
+    they stand in for (代理; that holder is returned, for the audit's `on_behalf_of`)."""
+    return tasks._check_open(item, actor)
 
 
 def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, delegate: bool) -> dict[str, Any]:
     try:
         with ctx.db.session() as s:
             item, _, project = tasks.load_for_write(s, work_item_id)
-            _require_holder(item, actor)
-            if item.delegated_by and item.assignee == actor.user:
+            holder = _require_holder(item, actor)
+            if item.delegated_by and (item.assignee == actor.user or holder):
                 raise Conflict("委派的任务不能再转办或委派，请交回委派人")
             if to_user == actor.user:
                 raise ValidationFailed([FieldError("user", "不能转给自己")])
@@ -96,7 +112,8 @@ def _assign(ctx: Govflow, work_item_id: int, actor: Actor, to_user: str, *, dele
             item.assignee = to_user
             item.delegated_by = actor.user if delegate else None
             audit.append(s, project, actor=actor.user, action="task_delegated" if delegate else "task_reassigned",
-                         work_item_id=item.id, detail={"task": item.task_name, "to": to_user},
+                         work_item_id=item.id, detail={"task": item.task_name, "to": to_user,
+                                                       **tasks.on_behalf(holder)},
                          algorithm=ctx.settings.audit_hash)
             return people.add_names(s, task_view(item))  # type: ignore[no-any-return]
     except StaleDataError as exc:
@@ -117,13 +134,14 @@ def return_delegation(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str
     try:
         with ctx.db.session() as s:
             item, _, project = tasks.load_for_write(s, work_item_id)
-            _require_holder(item, actor)
-            if not item.delegated_by or item.assignee != actor.user:
+            holder = _require_holder(item, actor)
+            if not item.delegated_by or item.assignee not in (actor.user, holder):
                 raise Conflict("该任务不是委派给您的任务")
             back_to = item.delegated_by
             item.assignee, item.delegated_by = back_to, None
             audit.append(s, project, actor=actor.user, action="task_delegation_returned", work_item_id=item.id,
-                         detail={"task": item.task_name, "to": back_to}, algorithm=ctx.settings.audit_hash)
+                         detail={"task": item.task_name, "to": back_to, **tasks.on_behalf(holder)},
+                         algorithm=ctx.settings.audit_hash)
             return people.add_names(s, task_view(item))  # type: ignore[no-any-return]
     except StaleDataError as exc:
         raise Conflict(tasks._CONCURRENT) from exc
@@ -158,7 +176,7 @@ def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reaso
     try:
         with ctx.db.session() as s:
             item, instance, project = tasks.load_for_write(s, work_item_id)
-            _require_holder(item, actor)
+            holder = _require_holder(item, actor)
             allowed = _send_back_targets(ctx, s, instance.version_id, item.task_name)
             if to_task not in allowed:
                 raise RuleViolation(f"流程不允许从“{item.title}”退回到 {to_task}"
@@ -172,7 +190,8 @@ def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reaso
             item.state, item.completed_at, item.completed_by = "cancelled", now, actor.user
             drafts.discard_with_task(s, item.id)
             audit.append(s, project, actor=actor.user, action="task_sent_back", work_item_id=item.id,
-                         detail={"task": item.task_name, "to": to_task, "reason": reason.strip()},
+                         detail={"task": item.task_name, "to": to_task, "reason": reason.strip(),
+                                 **tasks.on_behalf(holder)},
                          algorithm=ctx.settings.audit_hash, at=now)
             opened = progress.apply(ctx, s, project, instance, runtime, wf, actor=actor.user, now=now)
             result = [w.id for w in opened]

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, NotFound
 from service.engine.runtime import ProcessRuntime
-from service.operations import audit, drafts, people, progress
+from service.operations import audit, drafts, people, progress, substitutes
 from service.operations.context import Govflow
 from service.storage import locks
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
@@ -32,6 +32,8 @@ class Completion:
     stage: str
     status: str
     outcome: str | None
+    # 后加签 (service.operations.countersign): validated and held, the engine step runs on the last signature.
+    held: bool = False
 
 
 def engine_values(properties: Mapping[str, str], form_data: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,9 +45,13 @@ def engine_values(properties: Mapping[str, str], form_data: Mapping[str, Any]) -
 
 def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
                     runtime: ProcessRuntime, wf: Any, item: WorkItem, form_data: Mapping[str, Any],
-                    actor: Actor, opinion: str | None = None, now: dt.datetime | None = None) -> list[WorkItem]:
+                    actor: Actor, opinion: str | None = None, now: dt.datetime | None = None,
+                    on_behalf_of: str | None = None) -> list[WorkItem]:
     now = now or utcnow()
     props = runtime.task_properties(item.task_name)
+    from service.operations import approval_modes  # 会签 / 或签 / 依次 nodes
+
+    tally = approval_modes.preview(runtime, wf, item, engine_values(props, form_data))
     runtime.complete(wf, item.spiff_task_id, engine_values(props, form_data))
     item.state = "completed"
     item.completed_at = now
@@ -57,10 +63,16 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
                          # The form itself lives on the work item; its digest makes it tamper-evident too.
                          "data_sha256": hashlib.sha256(json.dumps(form_data, ensure_ascii=False, sort_keys=True,
                                                                   separators=(",", ":")).encode()).hexdigest(),
-                         "late": bool(item.due_at and now > item.due_at)},
+                         "late": bool(item.due_at and now > item.due_at),
+                         **on_behalf(on_behalf_of)},
                  algorithm=ctx.settings.audit_hash, at=now)
     drafts.discard_with_task(session, item.id)
-    return progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
+    from service.operations import carbon_copy  # imports project_file/worklists, which import this module
+
+    carbon_copy.automatic(ctx, session, project, item, props, now)  # the task's `cc_units` (自动抄送)
+    opened = progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
+    approval_modes.after_completion(ctx, session, project, instance, item, tally, form_data, actor.user, now)
+    return opened
 
 
 def _load(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
@@ -94,19 +106,29 @@ def load_for_write(session: Session, work_item_id: int) -> tuple[WorkItem, Proce
     return row[0], row[1], project
 
 
-def _check_open(item: WorkItem, actor: Actor) -> None:
+def on_behalf(holder: str | None) -> dict[str, str]:
+    """The audit detail of an action done as 代理 (service.operations.substitutes): whose task it was."""
+    return {"on_behalf_of": holder} if holder else {}
+
+
+def _check_open(item: WorkItem, actor: Actor) -> str | None:
+    """The actor may work this open task: its unit, and unclaimed, theirs, or held by someone they
+    stand in for today (代理). Returns that absent holder (for `on_behalf_of`), else None."""
     # Authorise before revealing anything about the task's state.
     require_task_worker(actor, item.unit.name)
     if item.state != "open":
         raise Conflict("该任务已办结" if item.state == "completed" else "该任务已被流程撤回")
     if item.assignee and item.assignee != actor.user:
-        raise Conflict(f"该任务已由 {people.name_of(object_session(item), item.assignee)} 认领")
+        session = object_session(item)
+        if session is not None and substitutes.stands_in_for(session, actor, item.assignee):
+            return item.assignee
+        raise Conflict(f"该任务已由 {people.name_of(session, item.assignee)} 认领")
+    return None
 
 
-def _open_item(session: Session, work_item_id: int, actor: Actor) -> tuple[WorkItem, Project]:
+def _open_item(session: Session, work_item_id: int, actor: Actor) -> tuple[WorkItem, Project, str | None]:
     item, _, project = load_for_write(session, work_item_id)
-    _check_open(item, actor)
-    return item, project
+    return item, project, _check_open(item, actor)
 
 
 def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], actor: Actor) -> Completion:
@@ -115,14 +137,21 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
     try:
         with ctx.db.session() as s:
             item, instance, project = load_for_write(s, work_item_id)
-            _check_open(item, actor)
-            if item.delegated_by and item.assignee == actor.user:
+            holder = _check_open(item, actor)
+            if item.delegated_by and (item.assignee == actor.user or holder):
                 # 委派: the delegate works on it and hands it back; the delegator submits.
                 raise Conflict(f"委派的任务办理后须交回委派人 {people.name_of(s, item.delegated_by)}，由其提交")
+            from service.operations import countersign  # imports this module
+
+            # 前加签 first: "still awaited" says more than the form's errors while it cannot be sent anyway.
+            countersign.require_no_open_before(s, item)
             ctx.forms.get(item.form).check(form_data)
+            if countersign.hold_submission(ctx, s, project, item, form_data, actor):
+                return Completion(item.id, project.id, [], project.stage, project.status, project.outcome, held=True)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
-            opened = complete_loaded(ctx, s, project, instance, runtime, wf, item, form_data, actor)
+            opened = complete_loaded(ctx, s, project, instance, runtime, wf, item, form_data, actor,
+                                     on_behalf_of=holder)
             result = Completion(item.id, project.id, [w.id for w in opened], project.stage, project.status,
                                 project.outcome)
     except (StaleDataError, IntegrityError) as exc:
@@ -135,8 +164,9 @@ def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
     """认领. Claiming a task one already holds changes nothing and records nothing."""
     try:
         with ctx.db.session() as s:
-            item, project = _open_item(s, work_item_id, actor)
-            if item.assignee == actor.user:
+            item, project, holder = _open_item(s, work_item_id, actor)
+            if item.assignee == actor.user or holder:
+                # A substitute works the absent holder's task as it is: claiming it changes nothing.
                 return
             item.assignee = actor.user
             audit.append(s, project, actor=actor.user, action="task_claimed", work_item_id=item.id,
@@ -148,14 +178,14 @@ def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
 def unclaim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:
     """取消认领. Releasing a task nobody holds changes nothing."""
     with ctx.db.session() as s:
-        item, project = _open_item(s, work_item_id, actor)
+        item, project, holder = _open_item(s, work_item_id, actor)
         if item.assignee is None:
             return
         if item.delegated_by:
             raise Conflict(f"委派的任务须交回委派人 {people.name_of(s, item.delegated_by)}，不能取消认领")
         item.assignee = None
         audit.append(s, project, actor=actor.user, action="task_unclaimed", work_item_id=item.id,
-                     detail={"task": item.task_name}, algorithm=ctx.settings.audit_hash)
+                     detail={"task": item.task_name, **on_behalf(holder)}, algorithm=ctx.settings.audit_hash)
 
 
 def inbox(ctx: Govflow, actor: Actor, *, stage: str | None = None, project_id: int | None = None,

@@ -21,7 +21,7 @@ from service.domain.access import WORKER_ROLES, Actor
 from service.domain.deadlines import local_date
 from service.domain.errors import FieldError, Forbidden, ValidationFailed
 from service.domain.visibility import reads_everything
-from service.operations import notifications, people, readers
+from service.operations import notifications, people, readers, substitutes, withdraw
 from service.operations.context import Govflow
 from service.operations.dossier import project_summary
 from service.operations.task_actions import task_view
@@ -152,8 +152,11 @@ def _todo(ctx: Govflow, actor: Actor, text: str | None, stage: str | None, unit:
             query = query.where(match)
         if due:
             query = query.where(_open_due_filter(due, now, _due_bounds(ctx, s, now)[1]))
+        # 代理: what colleagues I stand in for today hold is mine to work too (one small read, then
+        # the list stays one COUNT and one page).
+        covering = substitutes.absent_colleagues(s, actor) if scope else []
         if assigned_to_me:
-            query = query.where(WorkItem.assignee == actor.user)
+            query = query.where(WorkItem.assignee.in_([actor.user, *covering]))
         if sort == "-due":
             query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at.desc(), WorkItem.id.desc())
         elif sort == "created":
@@ -161,7 +164,11 @@ def _todo(ctx: Govflow, actor: Actor, text: str | None, stage: str | None, unit:
         else:
             query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
         total, rows = count_and_page(s, query, page)
-        items = people.add_names(s, readers.inbox_rows(ctx, s, rows, now))
+        items = readers.inbox_rows(ctx, s, rows, now)
+        for row in items:
+            row["on_behalf_of"] = row["assignee"] if row["assignee"] in covering else None
+            row["batchable"] = ctx.forms.exists(row["form"]) and ctx.forms.get(row["form"]).batchable
+        items = people.add_names(s, items)
     return envelope(items, total, page, view="todo")
 
 
@@ -200,6 +207,7 @@ def _done(ctx: Govflow, actor: Actor, text: str | None, stage: str | None, unit:
             view["late"] = bool(item.due_at and item.completed_at and item.completed_at > item.due_at)
             view["project"].update({"stage": project.stage, "status": project.status, "outcome": project.outcome})
             items.append(view)
+        withdraw.mark_withdrawable(ctx, s, rows, items, actor)  # 撤回 offered where it works
         people.add_names(s, items)
     return envelope(items, total, page, view="done")
 

@@ -405,6 +405,52 @@ class TaskDraft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+# -- 加签 (0011): signers added to a task outside the BPMN (docs/approval-actions.md) -------------------
+
+
+class Countersign(Base):
+    """One signer the holder of a work item added: 前加签 (`before`: signs before the holder may
+    submit) or 后加签 (`after`: signs the holder's held submission before the engine moves on). The
+    signer is a person (`username`, of unit `unit_id`) or a whole unit (`username` NULL)."""
+
+    __tablename__ = "countersigns"
+    __table_args__ = (Index("ix_countersigns_work_item", "work_item_id", "state"),
+                      Index("ix_countersigns_unit_state", "unit_id", "state"),
+                      Index("ix_countersigns_project", "project_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    username: Mapped[str | None] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # open | signed | cancelled
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    decision: Mapped[str | None] = mapped_column(String(10))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class CountersignHold(Base):
+    """The holder's validated submission of a work item with open 后加签 signers: the engine step runs
+    with this data in the transaction of the last signature (docs/approval-actions.md)."""
+
+    __tablename__ = "countersign_holds"
+
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    held_by: Mapped[str] = mapped_column(String(100))
+    held_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # -- Deadline workers: clocks, outbox, deliveries, late filings, contacts ----------------------------
 
 
@@ -439,9 +485,11 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    # remind_before | remind_due | escalation | late_filing
+    # NULL only for a 抄送 of a whole project (kind "cc"): it concerns no task.
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    # NULL for a message about no project (0014: kind "substitute", 代理 named; level = substitutes.id).
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    # remind_before | remind_due | escalation | late_filing | substitute | cc (抄送, level = carbon_copies.id)
     kind: Mapped[str] = mapped_column(String(20))
     level: Mapped[int] = mapped_column(Integer, default=0)
     # The unit whose inbox shows it (the task's unit for reminders, the escalation target otherwise).
@@ -453,6 +501,35 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     read_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class CarbonCopy(Base):
+    """抄送: a task or a whole project copied to a unit (every member sees it) or to one person,
+    with a note; the recipient reads the project file read-only (docs/approval-actions.md)."""
+
+    __tablename__ = "carbon_copies"
+    __table_args__ = (
+        # 抄送我的: a person's own copies and their unit's, newest first.
+        Index("ix_carbon_copies_to_user", "to_user", "sent_at"),
+        Index("ix_carbon_copies_to_unit", "to_unit_id", "sent_at"),
+        Index("ix_carbon_copies_project", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # NULL: the project as a whole was copied.
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    # Exactly one of the two is set.
+    to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_user: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # A username, or "system" for the automatic copy a BPMN user task declares (cc_units).
+    sent_by: Mapped[str] = mapped_column(String(100))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read_by: Mapped[str | None] = mapped_column(String(100))
+
+    to_unit: Mapped[Unit | None] = relationship(lazy="joined")
 
 
 class Delivery(Base):
@@ -509,6 +586,63 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(200))
 
 
+# -- 催办 and 延期申请 (docs/urge-and-extension.md) ---------------------------------------------------------
+
+
+class Urge(Base):
+    """催办: a manual reminder to the unit holding an open task. At most one per task and statutory
+    working day: the unique key is the rate limit, so two clicks at once store one."""
+
+    __tablename__ = "urges"
+    __table_args__ = (UniqueConstraint("work_item_id", "working_day", name="uq_urges_work_item_day"),
+                      Index("ix_urges_unit_at", "unit_id", "at"),
+                      Index("ix_urges_project", "project_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # The urged unit (the task's unit when urged): the dashboard counts per unit.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # The Beijing working day the urge counts for (a weekend urge counts for the next working day).
+    working_day: Mapped[dt.date] = mapped_column(Date)
+    by_user: Mapped[str] = mapped_column(String(100))
+    by_unit: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExtensionRequest(Base):
+    """延期申请: the task's unit asks supervision for more working days; approved through clocks.extend."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (
+        Index("ix_extension_requests_state", "state", "requested_at"),
+        Index("ix_extension_requests_work_item", "work_item_id"),
+        # One pending request per task, also against two requests at once.
+        Index("uq_extension_requests_pending", "work_item_id", unique=True,
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # pending | approved | refused
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    # The due date when asked, and the one the approval set.
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    new_due_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
 # -- Forms admin and statistics --------------------------------------------------------------------------
 
 
@@ -526,6 +660,28 @@ class FormRevision(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     saved_by: Mapped[str] = mapped_column(String(100))
     saved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# -- 代理 (0014, docs/approval-actions.md) --------------------------------------------------------------
+
+
+class Substitute(Base):
+    """代理: `username` names `substitute` (a colleague of the same unit) for the Beijing days
+    starts_on..ends_on, both inclusive; while it runs, the substitute works the tasks claimed by or
+    assigned to `username` (service.operations.substitutes). Never deleted: cancelling stamps it."""
+
+    __tablename__ = "substitutes"
+    __table_args__ = (Index("ix_substitutes_username", "username", "ends_on"),
+                      # 待办: whom the signed-in user stands in for today.
+                      Index("ix_substitutes_substitute", "substitute", "ends_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    substitute: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 # Statistics read completions, openings and late filings by period: without these an overview of one

@@ -170,6 +170,7 @@ def _simple(path: str, template: str, roles: frozenset[str], title: str, endpoin
 PAGES: list[tuple[str, str, frozenset[str], str]] = [
     ("/inbox", "inbox.html", SIGNED_IN, "我的待办"),
     ("/tasks/<id:task_id>", "task.html", SIGNED_IN, "办理任务"),
+    ("/countersigns/<id:countersign_id>", "countersign.html", SIGNED_IN, "加签"),
     ("/projects", "projects.html", SIGNED_IN, "项目库"),
     ("/projects/new", "declare.html", DECLARERS, "申报项目"),
     ("/projects/<id:project_id>", "project.html", SIGNED_IN, "项目详情"),

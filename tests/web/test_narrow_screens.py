@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from service.operations import identity
-from service.scenario import Driver
+from service.operations import countersign, identity
+from service.scenario import Driver, worker
 from tests.web.conftest import SHOTS, LiveServer, Session, no_js_errors, shot
 
 PHONE = {"width": 390, "height": 844}
@@ -22,7 +22,7 @@ TABLET = {"width": 768, "height": 1024}  # between the breakpoints: menu, but ta
 DESKTOP = {"width": 1280, "height": 800}
 # Tried in this order; the first whose request is answered 200 opens the page. edu first: the
 # department view is the one phones are for.
-USERS = ["edu", "admin", "supervisor", "designer"]
+USERS = ["edu", "admin", "supervisor", "designer", "bigdata"]
 # Paths that are not pages a user reads (redirects, the sign-in and sign-out endpoints).
 NOT_PAGES = {"/", "/home", "/logout", "/favicon.ico", "/login"}
 
@@ -97,8 +97,11 @@ def test_every_page_fits_a_phone_and_signs_out(sessions: Session, server: LiveSe
     driver = Driver(web_ctx)
     project_id, task_id = in_progress(driver)
     later_project, later_task = after_reviews(driver)
+    # A 前加签 asked of 市大数据局 on the later task: its signer page (/countersigns/<id>).
+    (asked,) = countersign.add(web_ctx, later_task, worker("市教育局"), "before", [{"unit": "市大数据局"}],
+                               "请核实预算测算依据")
     app = server.server.app
-    paths = page_paths(app, {"project_id": project_id, "task_id": task_id})
+    paths = page_paths(app, {"project_id": project_id, "task_id": task_id, "countersign_id": asked["id"]})
     assert {"/inbox", f"/tasks/{task_id}", f"/projects/{project_id}"} <= set(paths)
     paths += [f"/projects/{later_project}", f"/tasks/{later_task}"]
 

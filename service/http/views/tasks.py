@@ -10,7 +10,7 @@ from service.http.app import json_body
 from service.http.spec import api, obj, q
 from service.http.views.common import bool_arg, choice_arg, ctx, int_arg, str_arg
 from service.http.views.projects import FORM_BODY, form_data
-from service.operations import drafts, project_file, readers, task_actions, tasks, worklists
+from service.operations import drafts, project_file, readers, task_actions, tasks, withdraw, worklists
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -101,6 +101,8 @@ def complete(task_id: int) -> ResponseReturnValue:
     done = tasks.complete(ctx(), task_id, form_data(), auth.actor())
     return jsonify({"work_item_id": done.work_item_id, "project_id": done.project_id, "opened": done.opened,
                     "stage": done.stage, "status": done.status, "outcome": done.outcome,
+                    # 后加签: the submission is held until the added signers have signed.
+                    "held": done.held,
                     # Who acts next, for "已提交，下一步：…" (docs/lists.md).
                     "next": worklists.next_steps(ctx(), done.opened)})
 
@@ -142,6 +144,18 @@ def return_delegation(task_id: int) -> ResponseReturnValue:
 def send_back(task_id: int) -> ResponseReturnValue:
     opened = task_actions.send_back(ctx(), task_id, auth.actor(), _string("to_task", 100), _string("reason", 2000))
     return jsonify({"opened": opened})
+
+
+@bp.post("/<id:task_id>/withdraw")
+@api("撤回（拿回）：本人办结的步骤，在下一步尚未认领、填写意见、暂存、上传附件或办结前收回；"
+     "下一步任务取消，本步骤重新打开（原数据、原期限），409 说明不能撤回的原因", tag="任务",
+     responses={200: obj({"work_item_id": {"type": "integer", "description": "重新打开的本步骤任务"},
+                          "withdrawn_id": {"type": "integer"},
+                          "cancelled": {"type": "array", "items": {"type": "integer"}}})})
+def withdraw_task(task_id: int) -> ResponseReturnValue:
+    done = withdraw.withdraw(ctx(), task_id, auth.actor())
+    return jsonify({"work_item_id": done.work_item_id, "withdrawn_id": done.withdrawn_id,
+                    "cancelled": done.cancelled})
 
 
 @bp.post("/<id:task_id>/opinions")

@@ -58,7 +58,7 @@ function returnedBanner(task) {
   if (!back || task.state !== "open") return null;
   const who = [back.unit, back.from_task].filter(Boolean).join(" · ");
   return h("div", { class: "notice warn", id: "returned-reason", role: "status" },
-    h("strong", {}, back.kind === "send_back" ? "退回原因：" : "返回修改意见："),
+    h("strong", {}, { send_back: "退回原因：", objection: "参建单位异议：" }[back.kind] || "返回修改意见："),
     back.reason || "（未填写理由）",
     h("div", { class: "cell-sub" }, `${who}${who ? " · " : ""}${fmtTime(back.at)}`));
 }

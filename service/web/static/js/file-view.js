@@ -67,6 +67,13 @@ function stepNode(step, open) {
         delete n.dataset.path;
       });
     } else formBox.append(h("p", { class: "muted" }, "该步骤没有表单。"));
+    if ((step.countersigns || []).length) {
+      // 加签 opinions under the host step (service.operations.countersign).
+      body.append(h("div", { class: "fv-other fv-countersigns" }, h("span", { class: "muted" }, "加签意见"),
+        h("ul", { class: "list-plain" }, step.countersigns.map((c) => h("li", {},
+          h("strong", {}, `${c.kind_label} · ${c.signer} · ${c.decision}`), `：${c.opinion}`,
+          h("span", { class: "cell-sub" }, ` ${c.signed_by_name || c.signed_by} · ${fmtTime(c.signed_at)}`))))));
+    }
     if ((step.other_attachments || []).length) {
       body.append(h("div", { class: "fv-other" }, h("span", { class: "muted" }, "办理时上传的其他附件"),
         h("ul", { class: "list-plain" }, step.other_attachments.map(attachmentLine))));

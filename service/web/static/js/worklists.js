@@ -1,6 +1,7 @@
 // The 已办 and 我发起的 tables of the inbox (pages/inbox.js draws 待办 itself): their headings and
 // rows, from GET /api/tasks/search?view=done|mine (docs/lists.md).
 import { fmtDate, fmtTime, h, STATUS_LABELS } from "./api.js";
+import { withdrawButton } from "./withdraw.js";
 
 export const HEADS = {
   done: ["阶段", "项目", "任务", "办理单位", "办结时间", "结论", "项目进展"],
@@ -17,7 +18,9 @@ export function doneRow(row) {
     h("td", {}, row.stage),
     projectCell(p, row.project_id),
     h("td", {}, h("a", { href: `/tasks/${row.id}`, class: "task-link" }, row.title),
-      row.round > 1 ? h("span", { class: "badge blue", style: "margin-left:6px" }, `第${row.round}轮`) : null),
+      row.round > 1 ? h("span", { class: "badge blue", style: "margin-left:6px" }, `第${row.round}轮`) : null,
+      // 撤回 where the server's rule allows it (can_withdraw: the next step is untouched).
+      row.can_withdraw ? withdrawButton(row, { small: true }) : null),
     h("td", {}, row.unit),
     h("td", {}, fmtTime(row.completed_at), row.late ? h("span", { class: "badge red", style: "margin-left:6px" }, "逾期办结") : null),
     h("td", { class: "decision" }, row.decision || h("span", { class: "muted" }, "已办结"),

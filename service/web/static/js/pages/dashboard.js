@@ -3,6 +3,7 @@
 // nothing the server already knows (working days overdue, levels, rates).
 import { api, describe as errorText, h, toast, fmtDate, fmtTime, WARNING_LABELS } from "../api.js";
 import { pager } from "../pager.js";
+import { startUrgeExtensionBoard } from "../urge-extension-board.js";
 
 const root = document.getElementById("dashboard-root");
 const canWrite = root?.dataset.canWrite === "1";
@@ -565,9 +566,13 @@ function refreshAll() {
   return Promise.all([loadOverview(), loadWarningSummary(), loadTasks()]);
 }
 
+// 延期申请 and 催办 counts (docs/urge-and-extension.md); an approval moves a due date in the task list.
+const board = startUrgeExtensionBoard({ canWrite, period: periodQuery, onChange: refreshAll });
+
 periodForm.addEventListener("submit", (event) => {
   event.preventDefault();
   loadOverview();
+  board.loadUrges();
 });
 
 async function start() {
@@ -580,7 +585,7 @@ async function start() {
   await Promise.all([loadProjects(), loadUnits()]);
   await Promise.all([loadOverview(), loadWarningSummary(), loadTasks()]);
   refreshUnitOptions();
-  await Promise.all([loadLate(), loadRects()]);
+  await Promise.all([loadLate(), loadRects(), board.load()]);
   root.dataset.ready = "1";
 }
 

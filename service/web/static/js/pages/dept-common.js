@@ -40,6 +40,7 @@ const ACTIONS = {
   task_completed: "办结",
   task_sent_back: "退回",
   task_withdrawn: "流程撤回",
+  task_taken_back: "撤回",
   task_claimed: "认领",
   task_unclaimed: "取消认领",
   task_reassigned: "转办",
@@ -52,6 +53,9 @@ const ACTIONS = {
   clock_paused: "补正暂停计时",
   clock_resumed: "恢复计时",
   deadline_extended: "延期",
+  task_urged: "催办",
+  extension_requested: "申请延期",
+  extension_refused: "不同意延期申请",
   deadline_recomputed: "期限重算",
   rectification_opened: "整改开始",
   rectification_closed: "整改完成",
@@ -78,7 +82,8 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
   for (const t of project.completed_steps || []) if ((t.decision || []).length) decisions[t.id] = decisionText(t.decision);
   const shown = new Set(["project_declared", "task_completed", "task_sent_back", "opinion_added", "task_reassigned",
     "task_delegated", "task_delegation_returned", "annual_list_approved", "process_ended", "deadline_extended",
-    "clock_paused", "clock_resumed", "rectification_opened", "rectification_closed", "task_withdrawn"]);
+    "clock_paused", "clock_resumed", "rectification_opened", "rectification_closed", "task_withdrawn",
+    "task_urged", "extension_requested", "extension_refused", "task_taken_back"]);
   let rows = (project.history || []).filter((r) => shown.has(r.action));
   if (newestFirst) rows = rows.slice().reverse();
   if (limit) rows = rows.slice(0, limit);
@@ -100,6 +105,15 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
         extra = [decisions[r.work_item_id] ? h("div", { class: "decision" }, decisions[r.work_item_id]) : null,
           d.opinion ? h("div", { class: "opinion" }, d.opinion) : null];
         break;
+      case "task_taken_back":
+        // 撤回 (docs/withdraw.md): the completer took the step back; the next tasks were cancelled.
+        what = `撤回：${title}`;
+        extra = (d.cancelled || []).length ? h("div", { class: "values" },
+          `已取消：${d.cancelled.map((c) => `${c.unit} ${c.title}`).join("、")}`) : null;
+        break;
+      case "task_withdrawn":
+        what = d.cause === "taken_back" ? `因撤回取消：${title}` : `${actionLabel(r.action)}${title ? `：${title}` : ""}`;
+        break;
       case "task_sent_back":
         what = `${title || "任务"}：退回到“${titles[d.to] || d.to}”`;
         extra = d.reason ? h("div", { class: "opinion" }, `退回理由：${d.reason}`) : null;
@@ -113,6 +127,24 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
       case "task_delegation_returned":
         what = `${title}：${actionLabel(r.action)}${d.to ? `给 ${r.to_name || d.to}` : ""}`;
         break;
+      // 催办 and 延期申请 (docs/urge-and-extension.md): days, dates and reasons as recorded.
+      case "task_urged":
+        what = `催办：${title}`;
+        extra = d.note ? h("div", { class: "opinion" }, d.note) : null;
+        break;
+      case "extension_requested":
+        what = `${title}：申请延期${d.working_days ? ` ${d.working_days} 个工作日` : ""}`;
+        extra = d.reason ? h("div", { class: "opinion" }, `延期理由：${d.reason}`) : null;
+        break;
+      case "deadline_extended":
+        what = `${title}：${d.extension_request_id ? "同意延期申请，" : "延期"}${d.working_days ? `延长 ${d.working_days} 个工作日` : ""}`;
+        extra = d.due_date ? h("div", { class: "values" },
+          d.old_due_date ? `办理期限 ${fmtDate(d.old_due_date)} → ${fmtDate(d.due_date)}` : `新的办理期限 ${fmtDate(d.due_date)}`) : null;
+        break;
+      case "extension_refused":
+        what = `${title}：不同意延期申请`;
+        extra = d.note ? h("div", { class: "opinion" }, d.note) : null;
+        break;
       default:
         what = `${actionLabel(r.action)}${title ? `：${title}` : ""}`;
     }
@@ -121,7 +153,7 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
       h("div", {}, h("span", { class: "what" }, what),
         d.unit ? h("span", { class: "tl-unit" }, d.unit) : null,
         d.late ? h("span", { class: "badge red", style: "margin-left:6px" }, "逾期办结") : null),
-      h("div", { class: "when" }, `${fmtTime(r.at)} · ${person(r, "actor")}`),
+      h("div", { class: "when" }, `${fmtTime(r.at)} · ${person(r, "actor")}${r.on_behalf_of_name ? `（代 ${r.on_behalf_of_name}）` : ""}`),
       extra);
   }));
 }

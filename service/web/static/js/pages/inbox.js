@@ -3,7 +3,11 @@
 import { api, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
 import { onSearch, pager } from "../pager.js";
 import { doneRow, HEADS, mineRow } from "../worklists.js";
+import { CC_HEAD, ccRow } from "../carbon-copy.js";
 import { currentUser, takeFlash } from "./dept-common.js";
+import { batchable, batchBar } from "../batch.js";
+import { substitutesCard } from "../substitutes.js";
+import { countersignTodo } from "../countersign-panel.js";
 
 const me = currentUser();
 const isWorker = me.isWorker;
@@ -19,8 +23,9 @@ const dueSelect = document.getElementById("f-due");
 const thead = document.querySelector("#inbox thead");
 const todoHead = thead.cloneNode(true);
 const tabs = [...document.querySelectorAll("#inbox-tabs [data-view]")];
-const VIEWS = ["todo", "done", "mine"];
-const EMPTY = { todo: "暂无待办", done: "暂无已办任务", mine: "本单位暂无发起的项目" };
+const VIEWS = ["todo", "done", "mine", "cc"];
+const EMPTY = { todo: "暂无待办", done: "暂无已办任务", mine: "本单位暂无发起的项目", cc: "暂无抄送给您或本单位的任务" };
+const ccUnread = document.getElementById("cc-unread");
 
 // Filters live in the address so a reload or a shared link keeps them.
 const params = new URLSearchParams(location.search);
@@ -74,14 +79,15 @@ function filtered() {
 }
 
 function renderOther(rows) {
-  const heads = HEADS[view];
+  batch.show(false);
+  const heads = view === "cc" ? CC_HEAD : HEADS[view];
   thead.replaceChildren(h("tr", {}, heads.map((t) => h("th", {}, t))));
   if (!rows.length) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: heads.length, class: "empty" },
       filtered() ? "暂无符合条件的记录" : EMPTY[view])));
     return;
   }
-  tbody.replaceChildren(...rows.map(view === "done" ? doneRow : mineRow));
+  tbody.replaceChildren(...rows.map(view === "cc" ? ccRow : view === "done" ? doneRow : mineRow));
 }
 
 function render(rows) {
@@ -108,9 +114,11 @@ function render(rows) {
         row.due_provisional ? h("span", { class: "badge", style: "margin-left:6px", title: "当年放假安排未发布，期限为预估" }, "预估") : null),
       daysLeftCell(row),
       warningCell(row),
-      h("td", { class: "assignee" }, row.assignee ? (row.assignee_name || row.assignee) : h("span", { class: "muted" }, "未认领")),
-      actionsCell(row));
+      h("td", { class: "assignee" }, row.assignee ? (row.assignee_name || row.assignee) : h("span", { class: "muted" }, "未认领"),
+        row.on_behalf_of ? h("span", { class: "cell-sub on-behalf" }, "由我代理") : null),
+      withBatch(actionsCell(row), row));
   }));
+  batch.show(rows.some((r) => batchable(r, me)));
 }
 
 function fill(select, values, allLabel, wanted) {
@@ -123,6 +131,8 @@ function fill(select, values, allLabel, wanted) {
 function showTab() {
   tabs.forEach((t) => t.setAttribute("aria-selected", String(t.dataset.view === view)));
   document.querySelectorAll("#inbox-filters .todo-only").forEach((el) => { el.hidden = view !== "todo"; });
+  // 抄送我的 is searched by project only (GET /api/cc).
+  document.querySelectorAll("#inbox-filters .not-cc").forEach((el) => { el.hidden = view === "cc"; });
   // 已办 is on time or late; "due soon" means nothing for finished work.
   dueSelect.querySelector("option[value=due_soon]").hidden = view === "done";
   if (view === "done" && dueSelect.value === "due_soon") dueSelect.value = "";
@@ -131,6 +141,7 @@ function showTab() {
 function query() {
   const q = new URLSearchParams({ view, page: String(page), per_page: "20" });
   if (searchBox.value.trim()) q.set("q", searchBox.value.trim());
+  if (view === "cc") return q;
   if (stageSelect.value) q.set("stage", stageSelect.value);
   if (unitSelect.value) q.set("unit", unitSelect.value);
   if (dueSelect.value) q.set("due", dueSelect.value);
@@ -147,10 +158,11 @@ async function load() {
   const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
   history.replaceState(null, "", `${location.pathname}?${q}`);
   try {
-    const result = await api.get(`/api/tasks/search?${q}`);
+    const result = await api.get(view === "cc" ? `/api/cc?${q}` : `/api/tasks/search?${q}`);
     if (mine !== seq) return;
     if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
     count.textContent = result.total ? `共 ${result.total} 项` : "";
+    if (view === "cc") showCcUnread(result.unread);
     pages.update(result);
     if (view === "todo") render(result.items); else renderOther(result.items);
   } catch (e) {
@@ -160,6 +172,11 @@ async function load() {
 }
 
 function reload() { page = 1; load(); }
+
+function showCcUnread(n) {
+  ccUnread.hidden = !n;
+  ccUnread.textContent = n ? String(n) : "";
+}
 
 async function init() {
   try {
@@ -173,8 +190,24 @@ async function init() {
   [stageSelect, sortSelect, mineBox, unitSelect, dueSelect].forEach((el) => el.addEventListener("change", reload));
   onSearch(searchBox, reload);
   load();
+  if (view !== "cc") api.get("/api/cc?per_page=1").then((r) => showCcUnread(r.unread)).catch(() => null);
+}
+
+// 批量办理 (../batch.js): a checkbox on the rows it may take, the bar above the table.
+const batch = batchBar(() => load());
+document.getElementById("inbox").before(batch.el);
+function withBatch(cell, row) {
+  if (batchable(row, me)) cell.append(batch.box(row));
+  return cell;
+}
+// 代理设置 (../substitutes.js): for those who work tasks.
+if (isWorker) {
+  document.getElementById("substitutes-card").hidden = false;
+  substitutesCard(document.getElementById("substitutes"), () => load());
 }
 
 const flashed = takeFlash();
 if (flashed) toast(flashed, "success");
 init();
+// 加签 asked of me or my unit (GET /api/countersigns), above the tabs.
+if (isWorker) countersignTodo(document.querySelector(".page-head"));

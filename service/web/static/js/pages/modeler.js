@@ -4,6 +4,7 @@
 import { api, fail, fmtTime, h } from "../api.js";
 import { bundleActions, busy } from "../bundle-actions.js";
 import zhTranslate from "../bpmn-zh.js";
+import { approvalModeField, registerApprovalMode } from "../approval-mode.js";
 
 const SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core";
 
@@ -121,6 +122,7 @@ class UpdateSpiffProperty {
   }
 }
 commandStack.registerHandler("govflow.spiffProperty.update", UpdateSpiffProperty);
+registerApprovalMode({ commandStack, moddle, propertyHandler: UpdateSpiffProperty });
 
 // ---- dirty state ------------------------------------------------------------------------------
 
@@ -209,6 +211,8 @@ function renderProps() {
     });
     rows.push(h("fieldset", { class: "spiff-props" }, h("legend", {}, "办理属性"), ...inputs,
       h("datalist", { id: "form-names" }, state.forms.map((f) => h("option", { value: f.name }, f.title)))));
+    const mode = approvalModeField({ element, props, commandStack, h, field });
+    if (mode) rows.push(mode);
   }
   if (local === "ScriptTask" && bo.script) {
     rows.push(h("div", { class: "prop-field" }, h("span", { class: "prop-label" }, "脚本（只读）"),

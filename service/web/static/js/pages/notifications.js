@@ -7,7 +7,9 @@ const count = document.getElementById("msg-count");
 const unread = document.getElementById("f-unread");
 const kind = document.getElementById("f-kind");
 const readAll = document.getElementById("read-all");
-const KINDS = { remind_before: "办理提醒", remind_due: "到期提醒", escalation: "督办", late_filing: "逾期备案" };
+const KINDS = { remind_before: "办理提醒", remind_due: "到期提醒", escalation: "督办", late_filing: "逾期备案", urge: "催办",
+  extension_requested: "延期申请", extension_decided: "延期申请结果", cc: "抄送", withdrawn: "撤回",
+  approval_closed: "审批已结束", countersign: "加签", substitute: "代理" };
 const LEVELS = { 1: "一级督办", 2: "二级督办", 3: "三级督办" };
 
 let rows = [];
@@ -46,7 +48,9 @@ function render() {
     // Short: the task, its project and its due day; the e-mail's full text is not repeated here.
     h("div", { class: "msg-body" }, n.text || n.subject),
     h("div", { class: "msg-foot" },
-      n.work_item_id ? h("a", { href: `/tasks/${n.work_item_id}` }, "办理任务") : null,
+      // 抄送 opens the copy read-only (its banner marks it read); the others are work to do.
+      n.kind === "cc" && n.link ? h("a", { href: n.link }, "查看抄送")
+        : n.work_item_id ? h("a", { href: `/tasks/${n.work_item_id}` }, "办理任务") : null,
       n.project_id ? h("a", { href: `/projects/${n.project_id}` }, "查看项目") : null,
       n.read_at ? h("span", { class: "muted" }, `已读 · ${n.read_by || ""} ${fmtTime(n.read_at)}`)
         : h("button", { type: "button", class: "mark-read", onclick: () => markRead([n.id]) }, "标为已读")))));

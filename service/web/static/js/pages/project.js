@@ -3,6 +3,7 @@
 import { api, fmtDate, fmtMoney, fmtTime, h, pageData, STATUS_LABELS, toast } from "../api.js";
 import { historyTimeline, takeFlash } from "./dept-common.js";
 import { projectFileCard } from "../file-view.js";
+import { ccBanner, ccButton } from "../carbon-copy.js";
 
 const { project_id: projectId } = pageData();
 const root = document.getElementById("project-page");
@@ -151,8 +152,10 @@ async function load() {
           p.version ? h("span", { id: "process-version" }, `流程版本 v${p.version.version}`) : null)),
       h("div", { class: "actions" },
         h("a", { class: "button", href: "/projects" }, "返回项目库"),
+        ccButton({ project: projectId }),
         // Only dossier readers may export (the API says so in can_export): no button that ends in a 403.
         p.can_export ? h("a", { class: "button primary", id: "export-zip", href: `/api/projects/${projectId}/export.zip`, download: "" }, "导出档案（ZIP）") : null)),
+    ccBanner() || "",
     card("流程进度", diagramBox,
           h("div", { class: "diagram-tools" },
             h("div", { class: "legend" },

@@ -5,6 +5,10 @@ import { renderForm } from "../schema-form.js";
 import { submittedText } from "../worklists.js";
 import * as drafts from "../drafts.js";
 import { taskFileSlots } from "../file-view.js";
+import { countersignButton, countersignCard, heldNotice } from "../countersign-panel.js";
+import { ccBanner, ccButton } from "../carbon-copy.js";
+import { deadlineCard } from "../deadline-actions.js";
+import { withdrawButton } from "../withdraw.js";
 import { currentUser, dueText, flash, historyTimeline, openDialog, person, taskTitles } from "./dept-common.js";
 
 const me = currentUser();
@@ -50,7 +54,9 @@ function permissions() {
   const holder = mine && open && !claimedByOther;
   return {
     mine, open, claimedByOther, delegatedToMe,
-    submit: holder && !delegatedToMe && Boolean(task.schema),
+    submit: holder && !delegatedToMe && Boolean(task.schema) && !task.countersign_hold,
+    // 加签: not once a 后加签 submission is held (service.operations.countersign).
+    countersign: holder && !delegatedToMe && !task.countersign_hold,
     claim: mine && open && !task.assignee,
     unclaim: holder && task.assignee === me.username && !task.delegated_by,
     assign: holder && !delegatedToMe,
@@ -73,6 +79,16 @@ function notices(p) {
   return out.map(([kind, text]) => h("div", { class: `notice ${kind}`, role: "status" }, text));
 }
 
+// 会签 / 或签 / 依次 (GET /api/tasks/{id} `approval`, counted on the server): mode and progress.
+function approvalLine() {
+  const a = task.approval;
+  if (!a) return null;
+  const hint = { all: "须全部同意；任一单位有异议即结束，退回牵头单位修改", sequential: "逐家办理；任一单位有异议即结束，退回牵头单位修改",
+    any: "任一单位作出决定后，其余单位的任务自动撤销", ratio: "达到比例即通过，其余单位的任务自动撤销；无法达到比例即退回牵头单位修改" };
+  return h("div", { class: "notice", id: "approval-progress", role: "status" }, h("strong", {}, a.summary),
+    h("div", { class: "cell-sub" }, hint[a.mode.split(":")[0]] || ""));
+}
+
 function render(row) {
   const p = permissions();
   const titles = project ? taskTitles(project) : {};
@@ -88,13 +104,14 @@ function render(row) {
           `期限：${dueText(task, row ? row.working_days_left : null)}`),
         row && row.warning ? h("span", { class: `badge ${row.warning === "red" ? "red" : "yellow"}` }, row.warning === "red" ? "红牌" : "黄牌") : null,
         task.assignee ? h("span", { id: "task-assignee" }, `认领人：${person(task, "assignee")}`) : null)),
-    h("a", { class: "button", href: "/inbox" }, "返回待办"));
+    h("div", { class: "actions" }, ccButton({ task: task.id }), h("a", { class: "button", href: "/inbox" }, "返回待办")));
 
   const formBox = h("div", { id: "task-form" });
-  const main = h("section", { class: "card" }, ...notices(p), formBox);
+  const main = h("section", { class: "card" }, ...notices(p), heldNotice(task), approvalLine(), formBox);
   if (!task.schema) formBox.append(h("p", { class: "muted" }, "该任务没有表单。"));
   else {
-    form = renderForm(formBox, task.schema, restored ? restored.data : task.data || {}, {
+    const held = task.countersign_hold ? task.countersign_hold.data : null;
+    form = renderForm(formBox, task.schema, held || (restored ? restored.data : task.data || {}), {
       readOnly: !p.submit, projectId: task.project_id, workItemId: task.id, attachments,
       onUpload: (att) => { attachments.push(att); paintAttachments(); },
     });
@@ -108,19 +125,24 @@ function render(row) {
     bar.append(h("button", { type: "button", onclick: () => assign("reassign") }, "转办"));
     bar.append(h("button", { type: "button", onclick: () => assign("delegate") }, "委派"));
   }
+  if (p.countersign) bar.append(countersignButton(task, load));
   if (p.giveBack) bar.append(h("button", { type: "button", class: "primary", onclick: () => simple("return", "已交回委派人", true) }, "交回"));
   if (p.sendBack) bar.append(h("span", { class: "spacer" }), h("button", { type: "button", class: "danger", id: "send-back", onclick: () => sendBack(titles) }, "退回"));
+  // 撤回: the server's own rule decides (can_withdraw); a completed step's read-only view offers it.
+  if (task.can_withdraw) bar.append(withdrawButton(task));
   drafts.attach({ task, form, box: main, bar, me, restored, editable: p.submit });
   if (bar.childElementCount) main.append(bar);
 
   const side = h("aside", { class: "side" },
+    // 催办, 延期申请 and 延期 (docs/urge-and-extension.md); a decision that moves the due date reloads the task.
+    deadlineCard(task.id, load), countersignCard(task, p.countersign || Boolean(task.countersign_hold && p.mine && !p.claimedByOther), load),
     opinionsCard(p), attachmentsCard(p),
     h("section", { class: "card" }, h("h2", {}, "办理历程", h("a", { href: `/projects/${task.project_id}`, style: "font-size:12px;font-weight:normal" }, "项目详情")),
       project ? historyTimeline(project, { newestFirst: true }) : h("p", { class: "muted" }, "无权查看该项目的历程")));
 
   // The project file (docs/project-file.md): branches to consolidate above the form, earlier steps below.
   const file = taskFileSlots(task.id);
-  root.replaceChildren(head, h("div", { class: "grid two" }, h("div", {}, file.branches, main, file.steps), side));
+  root.replaceChildren(head, ccBanner() || "", h("div", { class: "grid two" }, h("div", {}, file.branches, main, file.steps), side));
   paintAttachments();
 }
 
@@ -191,6 +213,12 @@ async function submit() {
   try {
     const answer = await api.post(`/api/tasks/${task.id}/complete`, { data: form.getData() });
     drafts.leaving();
+    if (answer.held) {
+      // 后加签: kept until the added signers have signed; the page shows who is awaited.
+      toast("已提交，等待后加签签署后自动流转", "success");
+      await load();
+      return;
+    }
     flash(submittedText(task, answer));
     location.href = "/inbox";
   } catch (e) {
