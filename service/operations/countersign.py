@@ -166,22 +166,34 @@ def _waiting_text(session: Session, rows: list[Countersign]) -> str:
     return "、".join(labels[c.id] for c in rows)
 
 
-def require_no_open_before(session: Session, item: WorkItem) -> None:
+def waiting_on(session: Session, item: WorkItem) -> list[Countersign]:
+    """The task's open 加签 (both kinds), in one statement: tasks.complete reads it once. With none
+    (the common case) there can be no hold either: the last signature or 撤销 releases it."""
+    return open_signers(session, item.id)
+
+
+def require_no_open_before(session: Session, item: WorkItem,
+                           waiting: list[Countersign] | None = None) -> None:
     """tasks.complete refuses while 前加签 signers have not signed (409 naming them)."""
-    before = open_signers(session, item.id, "before")
+    rows = open_signers(session, item.id) if waiting is None else waiting
+    before = [c for c in rows if c.kind == "before"]
     if before:
         raise Conflict(f"尚有 {len(before)} 个加签未完成：{_waiting_text(session, before)}；"
                        "前加签须全部签署后才能提交")
 
 
 def hold_submission(ctx: Govflow, session: Session, project: Project, item: WorkItem,
-                    form_data: Mapping[str, Any], actor: Actor) -> bool:
+                    form_data: Mapping[str, Any], actor: Actor,
+                    waiting: list[Countersign] | None = None) -> bool:
     """Called by tasks.complete after the form passed validation, in its transaction: holds the
     submission (True: no engine step now) while 后加签 signers are open."""
-    require_no_open_before(session, item)
+    rows = open_signers(session, item.id) if waiting is None else waiting
+    if not rows:
+        return False
+    require_no_open_before(session, item, rows)
     if hold_of(session, item.id) is not None:
         raise Conflict("该任务已提交，正在等待后加签")
-    after = open_signers(session, item.id, "after")
+    after = [c for c in rows if c.kind == "after"]
     if not after:
         return False
     now = utcnow()

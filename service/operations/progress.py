@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.domain.deadlines import compute_due
 from service.domain.errors import ProcessError
 from service.engine.runtime import ProcessRuntime, ReadyTask
-from service.operations import audit, clocks
+from service.operations import audit, clocks, task_leftovers
 from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Project, WorkItem, utcnow
 
@@ -80,6 +80,7 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
             # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
             item.state = "cancelled"
             item.completed_at = now
+            task_leftovers.end_with_task(session, item.id, by=actor, at=now)
             audit.append(session, project, actor=actor, action="task_withdrawn", work_item_id=item.id,
                          detail={"task": item.task_name, "title": item.title}, algorithm=algorithm, at=now)
     known = {item.spiff_task_id for item in open_items if item.state == "open" and item.spiff_task_id in ready}

@@ -18,6 +18,7 @@ from service.operations import (
     people,
     progress,
     project_file,
+    task_leftovers,
     tasks,
     withdraw,
 )
@@ -188,7 +189,7 @@ def send_back(ctx: Govflow, work_item_id: int, actor: Actor, to_task: str, reaso
                 raise RuleViolation(f"{to_task} 尚未在本流程中办理，不能退回", field="to_task")
             now = utcnow()
             item.state, item.completed_at, item.completed_by = "cancelled", now, actor.user
-            drafts.discard_with_task(s, item.id)
+            task_leftovers.end_with_task(s, item.id, by=actor.user, at=now)
             audit.append(s, project, actor=actor.user, action="task_sent_back", work_item_id=item.id,
                          detail={"task": item.task_name, "to": to_task, "reason": reason.strip(),
                                  **tasks.on_behalf(holder)},

@@ -144,9 +144,10 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             from service.operations import countersign  # imports this module
 
             # 前加签 first: "still awaited" says more than the form's errors while it cannot be sent anyway.
-            countersign.require_no_open_before(s, item)
+            waiting = countersign.waiting_on(s, item)
+            countersign.require_no_open_before(s, item, waiting)
             ctx.forms.get(item.form).check(form_data)
-            if countersign.hold_submission(ctx, s, project, item, form_data, actor):
+            if countersign.hold_submission(ctx, s, project, item, form_data, actor, waiting):
                 return Completion(item.id, project.id, [], project.stage, project.status, project.outcome, held=True)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)

@@ -27,7 +27,7 @@ from service.domain.access import Actor
 from service.domain.errors import Conflict
 from service.engine.runtime import ProcessRuntime
 from service.engine.withdrawal import reset_completed
-from service.operations import audit, notifications, people, progress, project_file, tasks
+from service.operations import audit, notifications, people, progress, project_file, task_leftovers, tasks
 from service.operations.context import Govflow
 from service.storage.models import (
     Attachment,
@@ -240,6 +240,7 @@ def withdraw(ctx: Govflow, work_item_id: int, actor: Actor) -> Withdrawal:
             algorithm = ctx.settings.audit_hash
             for w in opened:
                 w.state, w.completed_at = "cancelled", now
+                task_leftovers.end_with_task(s, w.id, by=actor.user, at=now)
                 audit.append(s, project, actor=actor.user, action="task_withdrawn", work_item_id=w.id,
                              detail={"task": w.task_name, "title": w.title, "unit": w.unit.name,
                                      "cause": "taken_back", "taken_back": item.id}, algorithm=algorithm, at=now)

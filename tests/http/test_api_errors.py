@@ -67,7 +67,7 @@ def test_conflicts_are_409(api, ctx):
         uid = s.scalar(select(User.id).where(User.username == "finance2"))
     other = {"Authorization": f"Bearer {identity.issue_token(ctx, uid)[0]}"}
     r = api.client.post(f"/api/tasks/{task['id']}/complete", json={"data": data}, headers=other)
-    assert r.status_code == 409 and "finance" in r.json["error"]["message"]
+    assert r.status_code == 409 and "周敏" in r.json["error"]["message"]  # the holder, by name
     assert ctx_user.post(f"/api/tasks/{task['id']}/complete", json={"data": data}).status_code == 200
     r = ctx_user.post(f"/api/tasks/{task['id']}/complete", json={"data": data})
     assert r.status_code == 409 and r.json["error"] == {"code": "conflict", "message": "该任务已办结"}

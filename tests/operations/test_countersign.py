@@ -175,3 +175,20 @@ def test_two_signers_sign_the_last_two_at_once(ctx, driver, people):
             WorkItem.project_id == item.project_id, WorkItem.id > item.id))
         assert opened == still_open >= 1
         assert audit.verify(s, item.project_id) is None
+
+
+def test_a_host_sent_back_ends_its_open_countersigns(ctx, driver, people):
+    """退回 cancels the host task: the signers' requests end with it (and their inbox empties), in
+    the same transaction."""
+    from service.operations import task_actions
+    from service.storage.models import Countersign
+
+    item = _host(driver)
+    (cs,) = countersign.add(ctx, item.id, FINANCE, "before", [{"unit": "市公安局"}], "请核实")
+    assert [r["id"] for r in countersign_reads.todo(ctx, POLICE)] == [cs["id"]]
+    task_actions.send_back(ctx, item.id, FINANCE, "submit_declaration", "申报材料不全，请补充")
+    assert _state(ctx, item.id) == "cancelled"
+    with ctx.db.session() as s:
+        row = s.get(Countersign, cs["id"])
+        assert (row.state, row.cancelled_by) == ("cancelled", FINANCE.user)
+    assert countersign_reads.todo(ctx, POLICE) == []
