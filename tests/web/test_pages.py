@@ -2,6 +2,8 @@
 never leaks into the JSON error format of /api (or the other way round)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.http.app import create_app
@@ -24,7 +26,7 @@ def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_every_page_asks_for_a_login_and_keeps_the_target(client):
     for path, *_ in PAGES:
-        url = path.replace("<id:task_id>", "1").replace("<id:project_id>", "1")
+        url = re.sub(r"<id:\w+>", "1", path)
         r = client.get(url)
         assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=" + url), url
 
@@ -35,7 +37,7 @@ def test_each_role_lands_on_its_home_and_sees_only_its_pages(client, username):
     assert client.get("/").headers["Location"] == HOMES[username]
     user_roles = set(next(roles for name, _, roles, _ in identity.DEMO_USERS if name == username))
     for path, _, roles, _ in PAGES:
-        url = path.replace("<id:task_id>", "1").replace("<id:project_id>", "1")
+        url = re.sub(r"<id:\w+>", "1", path)
         status = client.get(url).status_code
         may = not roles or (roles & user_roles and (not isinstance(roles, Declarers) or username == "edu"))
         assert status == (200 if may else 403), (username, url, status)
