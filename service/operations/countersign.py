@@ -166,12 +166,6 @@ def _waiting_text(session: Session, rows: list[Countersign]) -> str:
     return "、".join(labels[c.id] for c in rows)
 
 
-def waiting_on(session: Session, item: WorkItem) -> list[Countersign]:
-    """The task's open 加签 (both kinds), in one statement: tasks.complete reads it once. With none
-    (the common case) there can be no hold either: the last signature or 撤销 releases it."""
-    return open_signers(session, item.id)
-
-
 def require_no_open_before(session: Session, item: WorkItem,
                            waiting: list[Countersign] | None = None) -> None:
     """tasks.complete refuses while 前加签 signers have not signed (409 naming them)."""

@@ -24,29 +24,28 @@ def _row(obj: Any, fields: tuple[str, ...], unit: str) -> dict[str, Any]:
     return out
 
 
-def late_filings_page(ctx: Govflow, actor: Actor, *, unit: str | None = None, open_only: bool = False,
-                      page: PageRequest = FIRST_PAGE) -> dict[str, Any]:
+def _page(ctx: Govflow, actor: Actor, model: Any, fields: tuple[str, ...], newest: Any, open_when: Any,
+          unit: str | None, open_only: bool, page: PageRequest) -> dict[str, Any]:
     require_overseer(actor)
     with ctx.db.session() as s:
-        q = (select(LateFiling, Unit.name).join(Unit, Unit.id == LateFiling.unit_id)
-             .order_by(LateFiling.recorded_at.desc(), LateFiling.id.desc()))
+        q = (select(model, Unit.name).join(Unit, Unit.id == model.unit_id)
+             .order_by(newest.desc(), model.id.desc()))
         if unit:
             q = q.where(Unit.name == unit)
         if open_only:
-            q = q.where(LateFiling.rectification_id.is_(None))
+            q = q.where(open_when)
         total, rows = count_and_page(s, q, page)
-        return envelope([_row(r, LATE_FIELDS, name) for r, name in rows], total, page)
+        return envelope([_row(r, fields, name) for r, name in rows], total, page)
+
+
+def late_filings_page(ctx: Govflow, actor: Actor, *, unit: str | None = None, open_only: bool = False,
+                      page: PageRequest = FIRST_PAGE) -> dict[str, Any]:
+    """Open = not yet covered by a 整改."""
+    return _page(ctx, actor, LateFiling, LATE_FIELDS, LateFiling.recorded_at,
+                 LateFiling.rectification_id.is_(None), unit, open_only, page)
 
 
 def rectifications_page(ctx: Govflow, actor: Actor, *, unit: str | None = None, open_only: bool = False,
                         page: PageRequest = FIRST_PAGE) -> dict[str, Any]:
-    require_overseer(actor)
-    with ctx.db.session() as s:
-        q = (select(Rectification, Unit.name).join(Unit, Unit.id == Rectification.unit_id)
-             .order_by(Rectification.opened_at.desc(), Rectification.id.desc()))
-        if unit:
-            q = q.where(Unit.name == unit)
-        if open_only:
-            q = q.where(Rectification.closed_at.is_(None))
-        total, rows = count_and_page(s, q, page)
-        return envelope([_row(r, RECT_FIELDS, name) for r, name in rows], total, page)
+    return _page(ctx, actor, Rectification, RECT_FIELDS, Rectification.opened_at,
+                 Rectification.closed_at.is_(None), unit, open_only, page)

@@ -144,7 +144,9 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             from service.operations import countersign  # imports this module
 
             # 前加签 first: "still awaited" says more than the form's errors while it cannot be sent anyway.
-            waiting = countersign.waiting_on(s, item)
+            # One read of the task's open 加签 serves both checks; with none (the common case) there
+            # is no hold either: the last signature or 撤销 releases it.
+            waiting = countersign.open_signers(s, item.id)
             countersign.require_no_open_before(s, item, waiting)
             ctx.forms.get(item.form).check(form_data)
             if countersign.hold_submission(ctx, s, project, item, form_data, actor, waiting):
