@@ -67,6 +67,8 @@ def test_reassign_picks_a_person_of_the_unit_from_a_list(sessions, web_ctx):
     box = dialog(edu)
     options = box.locator("#assign-user option")
     # Names only, the colleagues of 市教育局 but not edu itself (GET /api/tasks/{id}/candidates).
+    # The list is filled after the dialog opens, so wait for it before reading it whole.
+    expect(options).to_have_count(2)
     assert options.evaluate_all("els => els.map(e => [e.value, e.textContent])") == [["", "请选择"],
                                                                                     ["edu_leader", "刘建国"]]
     box.locator("#assign-user").select_option(label="刘建国")
