@@ -130,8 +130,8 @@ def build_current(ctx: Govflow) -> dict[str, Any]:
         else:
             driver.run(pid, until=stop if stop in PRE_LIST else None)
         walked.append((pid, stop))
-    annual_list.approve(ctx, YEAR, {pid: 100.0 for pid, stop in walked if stop not in PRE_LIST}, GOV,
-                        document_no="东政字〔2026〕1号")
+    annual_list.compile_cosign_approve(ctx, YEAR, {pid: 100.0 for pid, stop in walked if stop not in PRE_LIST},
+                                       GOV, document_no="东政字〔2026〕1号")
     for pid, stop in walked:
         if stop not in PRE_LIST:
             driver.run(pid, until=None if stop == "done" else stop)

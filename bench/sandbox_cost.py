@@ -36,14 +36,16 @@ from service.engine.scripting import SandboxedScriptEngine, ScriptLimitError  # 
 from service.operations import processes  # noqa: E402
 
 DATA = {f"field_{i}": f"值{i}" for i in range(40)} | {
-    "decision": "通过", "change_amount": 12.5, "approved_estimate": 300.0, "new_total": 312.5,
+    "decision": "通过", "change_amount": 12.5, "filed_change_amount": 20.0, "approved_estimate": 300.0,
+    "new_total": 312.5,
     "contract_date": "2027-03-01",
 }
 CASES = {
     "condition (cheap: in-process)": ("eval", 'decision == "通过"'),
     "condition forced to a child": ("eval", 'len(decision) == 2 and decision == "通过"'),
     "第十三条 script (ceil_div in the child)": (
-        "exec", "change_bp = ceil_div(round(change_amount * 100) * 10000, round(approved_estimate * 100))\n"
+        "exec", "change_bp = ceil_div((round(change_amount * 100) + round(filed_change_amount * 100)) * 10000,"
+                " round(approved_estimate * 100))\n"
                 "within_estimate = new_total <= approved_estimate"),
     "timer (working_days_after: callback)": ("eval", 'working_days_after(contract_date, 10) + "T09:00:00+08:00"'),
 }

@@ -36,7 +36,8 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     from service.operations import processes
 
     ctx = _ctx()
-    deployed = processes.deploy(ctx, processes.bundle_from_directory(Path(args.directory)), OPERATOR)
+    # A deliberate deploy: an identical older version becomes current again (docs/deploy.md).
+    deployed = processes.deploy(ctx, processes.bundle_from_directory(Path(args.directory)), OPERATOR, promote=True)
     print(f"流程 {deployed.process_key} 版本 {deployed.version}{'（新部署）' if deployed.created else '（内容未变）'}")
 
 

@@ -49,14 +49,16 @@ def run_demo() -> None:
     driver.run(declared.project_id, until="budget_review", on_step=show,
                answers={"review_consolidate": [{"plan_review_result": "修改后重审"}]})
     driver.run(declared.project_id, on_step=show)
-    approved = annual_list.approve(ctx, year, {declared.project_id: 450.0}, Actor("市政府", "市政府",
-                                                                                    frozenset({"leader"})))
+    # 第七条(五): 市大数据局 compiles, 市财政局 co-signs, 市政府 approves with its 文号.
+    approved = annual_list.compile_cosign_approve(ctx, year, {declared.project_id: 450.0},
+                                                  Actor("市政府", "市政府", frozenset({"leader"})),
+                                                  document_no=f"东政字〔{today.year}〕1号")
     print(f"  [项目批准] 市政府批准 {year} 年度项目清单：列入 {approved.released}")
     contract_day = dt.date(today.year, 12, 28).isoformat()
     driver.run(declared.project_id, on_step=show,
                answers={"procurement": [{"contract_date": contract_day}],
                         "construction": [{"construction_action": "提交变更"}],
-                        "change_request": [{"change_amount": 15.0, "new_total": 100.0, "goal_unchanged": True,
+                        "change_request": [{"change_amount": 15.0, "new_total": 460.0, "goal_unchanged": True,
                                             "change_reason": "业务发展需要"}]})
     with ctx.db.session() as s:
         p = s.get(Project, declared.project_id)

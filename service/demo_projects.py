@@ -4,6 +4,7 @@ Each step runs through the service layer exactly as a department would do it."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -17,7 +18,14 @@ DEMO_PROJECTS: list[tuple[str, str, list[str], str | None]] = [
     ("市卫生健康委员会", "全民健康信息平台升级改造", [], None),
     ("市自然资源和规划局", "国土空间基础信息平台运维", [], "write_plan"),
     ("市民政局", "养老服务综合监管系统", [], "submit_budget"),
+    ("市人力资源和社会保障局", "就业创业一网通办平台", [], "review_consolidate"),
 ]
+# Per-project answers (task → overrides, one per occurrence). 就业创业一网通办平台 waits at 出具评审意见
+# with 市公安局's 不同意: 通过 needs the written reasons there (review_outcome.dmn, docs/opinions.md).
+DEMO_ANSWERS: dict[str, dict[str, list[dict[str, Any]]]] = {
+    "就业创业一网通办平台": {"review_police": [{"conclusion": "不同意",
+                                           "modification_requirements": "未明确等保第三级测评机构和上线前测评安排"}]},
+}
 
 
 def seed(ctx: Govflow, budget_year: int | None = None) -> int:
@@ -30,5 +38,5 @@ def seed(ctx: Govflow, budget_year: int | None = None) -> int:
     for unit, name, participants, until in DEMO_PROJECTS:
         declared = driver.declare(unit, project_name=name, budget_year=year, participants=participants)
         if until is not None:
-            driver.run(declared.project_id, until=until)
+            driver.run(declared.project_id, until=until, answers=DEMO_ANSWERS.get(name))
     return len(DEMO_PROJECTS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from service.domain.access import Actor
@@ -25,6 +26,27 @@ HAPPY: dict[str, dict[str, Any]] = {
     "acceptance": {"acceptance_conclusion": "通过"},
     "evaluation_selection": {"selected_for_evaluation": True},
 }
+
+
+# A total and the rows it must equal (cross-field rules declaration_estimate_sum, plan_estimate_sum).
+BREAKDOWNS: dict[str, list[tuple[str, str]]] = {
+    "declaration": [("investment_estimate", "investment_breakdown")],
+    "construction_plan": [("estimate_total", "estimate_items")],
+}
+
+
+def _balance(data: dict[str, Any], total: str, rows: str) -> None:
+    """A caller who changes only the total gets the example's rows adjusted to it, as a unit would
+    revise its breakdown: the difference goes to the first row, or one row carries it all."""
+    items = data.get(rows)
+    if not isinstance(items, list) or not items or not isinstance(data.get(total), (int, float)):
+        return
+    rest = sum(Decimal(str(r["amount"])) for r in items[1:])
+    first = Decimal(str(data[total])) - rest
+    if first >= 0:
+        items[0]["amount"] = float(first)
+    else:
+        data[rows] = [{**items[0], "amount": data[total]}]
 
 
 def worker(unit: str) -> Actor:
@@ -53,6 +75,9 @@ class Driver:
             for key, value in overrides.items():
                 if value is None:
                     data.pop(key, None)
+            for total, rows in BREAKDOWNS.get(form, []):
+                if total in overrides and rows not in overrides:
+                    _balance(data, total, rows)
         return data
 
     def declare(self, unit: str, **overrides: Any) -> projects.Declared:

@@ -38,10 +38,11 @@ def gunicorn(database_url: str, workdir: Path, *, workers: int = 2, threads: int
     logged a traceback."""
     port = free_port()
     log_path = workdir / "gunicorn.log"
-    environ = {**os.environ, "GOVFLOW_DATABASE_URL": database_url, "GOVFLOW_SECRET_KEY": "test",
+    environ = {**os.environ, "GOVFLOW_DATABASE_URL": database_url, "GOVFLOW_SECRET_KEY": "test-" + "0" * 32,
                "GOVFLOW_ATTACHMENTS_DIR": str(workdir / "attachments"), **(env or {})}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:service.http.gunicorn_conf",
+                                 "-w", str(workers), "-k", "gthread",
                                  "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "60",
                                  "service.http.serve:wsgi()"],
                                 cwd=REPO_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
@@ -54,7 +55,10 @@ def gunicorn(database_url: str, workdir: Path, *, workers: int = 2, threads: int
                 time.sleep(0.3)
             yield port, proc
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:  # the test killed it (SIGKILL) itself
+                pass
             proc.wait(timeout=30)
     text = log_path.read_text(errors="replace")
     assert "Traceback" not in text, text[-5000:]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from workers import config
+from workers import config, observe  # noqa: F401 - observe: logging, request ids, metrics (signals)
 
 app = Celery("govflow", include=["workers.tasks"])
 app.conf.update(

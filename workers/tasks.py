@@ -6,7 +6,8 @@ import logging
 import threading
 
 from service.channels.config import ChannelSettings
-from service.operations import notifications, reminders, timers
+from service.observability import correlation, metrics
+from service.operations import delivery_origins, notifications, reminders, timers
 from service.operations.context import Govflow
 from service.storage.models import utcnow
 from workers import config
@@ -31,6 +32,11 @@ def context() -> Govflow:
 
 @app.task(name="govflow.tick", ignore_result=True)
 def tick() -> dict[str, int]:
+    with metrics.DEADLINE_TICK_SECONDS.time():
+        return _tick()
+
+
+def _tick() -> dict[str, int]:
     ctx = context()
     cfg = ChannelSettings()
     result = reminders.tick(ctx, config.deadline_now(), cfg=cfg)
@@ -46,15 +52,22 @@ def tick() -> dict[str, int]:
     if len(_scheduled) > 10_000:
         _scheduled.clear()
     due = notifications.due_deliveries(ctx, cfg)
+    origins = delivery_origins.origins(ctx, due)
     for delivery_id in due:
-        deliver.delay(delivery_id)
+        # The request that queued the message, so the send is logged under its id (docs/operations.md).
+        origin = origins.get(delivery_id)
+        deliver.apply_async((delivery_id,), headers={correlation.TASK_HEADER: origin} if origin else None)
     return {"clocks": result.clocks, "notifications": result.notifications, "timers": scheduled,
             "deliveries": len(due)}
 
 
 @app.task(name="govflow.deliver", ignore_result=True, acks_late=True)
 def deliver(delivery_id: int) -> str:
-    return notifications.deliver(context(), delivery_id)
+    status = notifications.deliver(context(), delivery_id)
+    if status in ("pending", "failed"):  # the attempt failed: retried later, or given up
+        metrics.DELIVERY_FAILURES.labels(final=str(status == "failed").lower()).inc()
+    log.info("delivery %s %s", delivery_id, status, extra={"delivery_id": delivery_id, "status": status})
+    return status
 
 
 @app.task(name="govflow.fire_timer", ignore_result=True, acks_late=True)
@@ -64,6 +77,8 @@ def fire_timer(instance_id: int, attempt: int = 0) -> bool:
     moved = timers.fire(ctx, instance_id)
     after = timers.pending_at(ctx, instance_id)
     real = utcnow()
+    if moved and before is not None and before <= real:
+        metrics.TIMER_LATENESS_SECONDS.observe((real - before).total_seconds())
     if after is not None and after == before and after <= real + dt.timedelta(seconds=1) and attempt < 20:
         # Woken a hair early for Spiff's clock (or the instance was busy): try again right after.
         fire_timer.apply_async((instance_id, attempt + 1), eta=max(after, real).replace(tzinfo=dt.UTC)

@@ -73,3 +73,46 @@ def require_supervisor(actor: Actor) -> None:
 def require_list_approver(actor: Actor) -> None:
     if not (actor.roles & {"system", "admin"}) and actor.unit != GOVERNMENT_UNIT:
         raise Forbidden("年度项目清单须报经市政府同意", article="第七条(五)")
+
+
+# -- 第六条、第七条(五): the annual list and the declaration windows (issue 12) ----------------------
+LIST_COMPILER_UNIT = "市大数据局"
+LIST_COSIGNER_UNIT = "市财政局"
+LIST_UNITS = frozenset({LIST_COMPILER_UNIT, LIST_COSIGNER_UNIT, GOVERNMENT_UNIT})
+
+
+def require_list_compiler(actor: Actor) -> None:
+    """市大数据局's working staff compile the 建议清单 (督办 there watches, as everywhere)."""
+    if "system" in actor.roles:
+        return
+    if actor.unit != LIST_COMPILER_UNIT or not (actor.roles & WORKER_ROLES):
+        raise Forbidden("年度项目建议清单由市大数据局编制（会同市财政局），当前账号不能编制", article="第七条(五)")
+
+
+def require_list_cosigner(actor: Actor) -> None:
+    if "system" in actor.roles:
+        return
+    if actor.unit != LIST_COSIGNER_UNIT or not (actor.roles & WORKER_ROLES):
+        raise Forbidden("年度项目建议清单须由市财政局会同确认（会签），当前账号不能会签", article="第七条(五)")
+
+
+def require_list_reader(actor: Actor) -> None:
+    """The three bodies of 第七条(五), 督办/审计 and admins read the year's lists; a 建设单位 sees
+    its own project's outcome on the project page."""
+    if actor.roles & {"supervisor", "auditor", "admin", "system"}:
+        return
+    if actor.unit not in LIST_UNITS:
+        raise Forbidden("年度项目清单由市大数据局、市财政局、市政府办理，当前单位无权查看", article="第七条(五)")
+
+
+def require_window_manager(actor: Actor) -> None:
+    """第六条: 市大数据局 organises the annual declaration; its 督办 (supervisor) or an admin opens
+    and closes the windows and records 预算安排完成."""
+    if not (actor.roles & {"supervisor", "admin", "system"}):
+        raise Forbidden("申报期和预算安排完成由市大数据局督办人员或系统管理员设置", article="第六条")
+
+
+def may_read_lists(actor: Actor) -> bool:
+    """See require_list_reader; for pages that show or hide 年度清单."""
+    return bool(actor.roles & {"supervisor", "auditor", "admin", "system"}) or (
+        actor.unit in LIST_UNITS and bool(actor.roles & WORKER_ROLES))

@@ -13,6 +13,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing.exceptions import Unresolvable
 
+from service.domain import cross_field_rules
+from service.domain.cross_field_rules import RULES_KEY
 from service.domain.errors import FieldError, NotFound, ValidationFailed
 from service.domain.schema_safety import FORMAT_CHECKER, FormValidator, definition_problems, forms_registry
 
@@ -68,6 +70,8 @@ class Form:
         problems = definition_problems(schema, directory)
         if BATCHABLE_KEY in schema and not isinstance(schema[BATCHABLE_KEY], bool):
             problems = [*problems, FieldError(BATCHABLE_KEY, f"{BATCHABLE_KEY}（可批量办理）：应为 true 或 false")]
+        if RULES_KEY in schema:  # cross-field rules (service.domain.cross_field_rules) by id
+            problems = [*problems, *(FieldError(RULES_KEY, m) for m in cross_field_rules.unknown(schema[RULES_KEY]))]
         if problems:
             raise FormDefinitionError(problems)
         # Validation runs on Decimal copies of schema and data: with floats, `multipleOf: 0.01`
@@ -78,6 +82,11 @@ class Form:
     @property
     def batchable(self) -> bool:
         return self.schema.get(BATCHABLE_KEY) is True
+
+    @property
+    def rules(self) -> list[str]:
+        """The ids of the cross-field rules this form runs after the schema (root `x-rules`)."""
+        return list(self.schema.get(RULES_KEY) or [])
 
     @property
     def title(self) -> str:

@@ -49,6 +49,7 @@ from service.engine.sandbox_errors import (
     rebuild_error,
 )
 from service.engine.sandbox_guards import MAX_INT_BITS, Limits, MiB, jsonable
+from service.observability import metrics
 
 __all__ = ["EvaluatorPool", "Profile", "get_pool", "make_profile"]
 
@@ -139,9 +140,10 @@ class _Child:
 class _Breach(Exception):
     """The child must go; ``error`` is what the caller gets."""
 
-    def __init__(self, error: ScriptError) -> None:
+    def __init__(self, error: ScriptError, reason: str) -> None:
         super().__init__(error.message)
         self.error = error
+        self.reason = reason  # the label of govflow_sandbox_stops_total
 
 
 class EvaluatorPool:
@@ -251,9 +253,12 @@ class EvaluatorPool:
             reply = self._converse(child, profile)
             healthy = reply.get("retire") is not True
         except _Breach as breach:
+            metrics.SANDBOX_STOPS.labels(reason=breach.reason).inc()
             raise breach.error from None
         except OSError:  # the pipe broke while answering a helper call: the child is gone
-            raise self._death_error(profile, child.kill()) from None
+            code = child.kill()
+            metrics.SANDBOX_STOPS.labels(reason=self._death_reason(code)).inc()
+            raise self._death_error(profile, code) from None
         finally:
             self._release(child, healthy)
         if "ok" in reply:
@@ -291,21 +296,26 @@ class EvaluatorPool:
                 reply = read_message(child.rfd, limit, deadline)
             except WireTimeout:
                 child.kill()
-                raise _Breach(ScriptLimitError(f"脚本执行超时（等待超过 {profile.wall_seconds:g} 秒）")) from None
+                raise _Breach(ScriptLimitError(f"脚本执行超时（等待超过 {profile.wall_seconds:g} 秒）"),
+                              "wall_time") from None
             except ChildGone:
                 child.kill()
                 raise _Breach(ScriptLimitError(
-                    f"脚本结果过大或无法识别（限 {profile.result_bytes / MiB:g} MB）")) from None
+                    f"脚本结果过大或无法识别（限 {profile.result_bytes / MiB:g} MB）"), "result") from None
             if reply is None:
                 code = child.kill()
-                raise _Breach(self._death_error(profile, code))
+                raise _Breach(self._death_error(profile, code), self._death_reason(code))
             if "call" in reply:
                 write_all(child.wfd, pack(self._helper_call(profile, reply)))
                 continue
             if "ok" in reply or "err" in reply:
                 return reply
             child.kill()
-            raise _Breach(ScriptSecurityError("脚本执行进程返回了无法识别的消息"))
+            raise _Breach(ScriptSecurityError("脚本执行进程返回了无法识别的消息"), "protocol")
+
+    @staticmethod
+    def _death_reason(code: int | None) -> str:
+        return "cpu_time" if code in (-signal.SIGPROF, -signal.SIGXCPU) else "killed"
 
     @staticmethod
     def _death_error(profile: Profile, code: int | None) -> ScriptLimitError:

@@ -20,7 +20,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from service.engine import approval
+from service.engine import approval, dialects, engine_messages
+from service.engine.dialects import is_bpmn_name, is_model_name
 from service.engine.scripting import find_source_problem
 
 __all__ = ["ValidationIssue", "XmlRefused", "load_parser", "parse_xml", "source_text", "text_to_xml_bytes",
@@ -105,7 +106,7 @@ def load_parser(files: Mapping[str, bytes]) -> SpiffBpmnParser:
         with _xsd_lock:
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=name)
-            elif name.endswith(".bpmn"):
+            elif is_bpmn_name(name):
                 parser.add_bpmn_xml(root, filename=name)
     return parser
 
@@ -131,6 +132,8 @@ class _Collector:
     def __init__(self) -> None:
         self.issues: list[ValidationIssue] = []
         self._reported: set[tuple[str, str | None]] = set()
+        # Elements a foreign-dialect finding explained: their generic syntax errors would repeat it.
+        self.covered: set[tuple[str, str | None]] = set()
 
     def add(self, file: str, el: etree._Element | None, message: str, *, line: int | None = None,
             element_id: str | None = None, element_type: str | None = None) -> None:
@@ -160,8 +163,8 @@ def validate_bundle(
     functions = list(helpers) or None
     trees: dict[str, etree._Element] = {}
     for name in sorted(files):
-        if not name.endswith((".bpmn", ".dmn")):
-            out.add(name, None, "不支持的文件类型（只接受 .bpmn 和 .dmn）")
+        if not is_model_name(name):
+            out.add(name, None, "不支持的文件类型（只接受 .bpmn、.bpmn20.xml 和 .dmn）")
             continue
         try:
             trees[name] = parse_xml(files[name])
@@ -172,14 +175,20 @@ def validate_bundle(
         except XmlRefused as exc:
             trees.pop(name, None)
             out.add(name, None, str(exc), line=1)
-    if not any(n.endswith(".bpmn") for n in trees) and not out.issues:
+    if not any(is_bpmn_name(n) for n in trees) and not out.issues:
         out.add("", None, "流程包中没有 BPMN 文件")
 
+    for name, root in trees.items():
+        if is_bpmn_name(name):
+            for finding in dialects.find(root):
+                out.add(name, finding.element, finding.message, line=finding.line)
+                if finding.covers:
+                    out.covered.add((name, finding.element.get("id")))
     schema_ok = {name: _check_schema(name, root, out) for name, root in trees.items()}
     parser = _spiff_parse(trees, schema_ok, out)
 
     for name, root in trees.items():
-        if name.endswith(".bpmn"):
+        if is_bpmn_name(name):
             _check_bpmn_expressions(name, root, out, functions)
             _check_user_tasks(name, root, out, form_exists)
         else:
@@ -210,7 +219,7 @@ def _check_schema(name: str, root: etree._Element, out: _Collector) -> bool:
         ok = schema.validate(root)
         errors = list(schema.error_log)
     for err in errors[:20]:
-        message = err.message.replace(f"{{{BPMN_NS}}}", "bpmn:")
+        message = engine_messages.translate_xsd(err.message.replace(f"{{{BPMN_NS}}}", "bpmn:"))
         out.add(name, None, f"不符合 {'DMN' if name.endswith('.dmn') else 'BPMN'} 规范：{message}",
                 line=err.line)
     return ok
@@ -234,17 +243,11 @@ def _spiff_issue(exc: ValidationException, trees: Mapping[str, etree._Element], 
         return  # already reported by a more specific check of ours
     line = exc.line_number if isinstance(exc.line_number, int) else None
     tag = (getattr(exc, "tag", "") or "").removeprefix("bpmn:") or None
-    message = _SPIFF_MESSAGES.get(str(exc.args[0]) if exc.args else "", None) or f"{prefix}：{exc.args[0]}"
+    message = f"{prefix}：{engine_messages.translate(str(exc.args[0]) if exc.args else '')}"
     out.add(file or "", el, message, line=line, element_id=getattr(exc, "id", None) or None,
             element_type=tag)
 
 
-_SPIFF_MESSAGES = {
-    "No start event found": "流程缺少开始事件",
-    "There is no support implemented for this task type.": "引擎不支持这种元素",
-    "A SubWorkflow Must contain an End event": "子流程缺少结束事件",
-    "Unknown Time Specification": "定时器缺少时间设置（timeDate、timeDuration 或 timeCycle）",
-}
 
 
 def _spiff_parse(trees: Mapping[str, etree._Element], schema_ok: Mapping[str, bool],
@@ -301,7 +304,7 @@ def _check_references(trees: Mapping[str, etree._Element], out: _Collector) -> b
     decision_ids = {d.get("id") for name, root in trees.items() if name.endswith(".dmn")
                     for d in root.iter("{*}decision")}
     for name, root in trees.items():
-        if not name.endswith(".bpmn"):
+        if not is_bpmn_name(name):
             continue
         for task in root.iterfind(".//bpmn:businessRuleTask", NS):
             ref = task.findtext("bpmn:extensionElements/spiffworkflow:calledDecisionId", None, NS)
@@ -325,6 +328,8 @@ def _check_references(trees: Mapping[str, etree._Element], out: _Collector) -> b
 def _check_text(name: str, el: etree._Element, owner: etree._Element, source: str | None,
                 mode: Literal["eval", "exec"], what: str, out: _Collector,
                 functions: list[str] | None) -> None:
+    if (name, owner.get("id")) in out.covered:
+        return
     if source is None or not source.strip():
         if mode == "eval":
             out.add(name, el, f"{what}为空", element_id=owner.get("id"), element_type=_local(owner))
@@ -367,6 +372,8 @@ def _check_bpmn_expressions(name: str, root: etree._Element, out: _Collector,
             out.add(name, owner,
                     f"定时事件 {owner.get('id')} 缺少时间设置（timeDate、timeDuration 或 timeCycle）")
         for spec in specs:
+            if (name, owner.get("id")) in out.covered:
+                continue
             if _check_iso_literal(name, spec, owner, out):
                 _check_text(name, spec, owner, spec.text, "eval", "定时表达式", out, functions)
     for tag, what in (("loopCardinality", "多实例数量"), ("completionCondition", "多实例完成条件")):

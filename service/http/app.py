@@ -3,7 +3,6 @@ once per request (service.http.auth)."""
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any
 
 from flask import Flask, g, request
@@ -57,6 +56,7 @@ def json_body() -> dict[str, Any]:
 
 def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> Flask:
     from service.http import auth, security_headers
+    from service.http import secret_key as session_secret
     from service.http.views import (
         admin_users,
         annual_lists,
@@ -74,12 +74,13 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
         urges_extensions,
     )
 
+    govflow = ctx or Govflow()
     app = Flask("govflow", static_folder=None)
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["year"] = YearConverter
     app.url_map.strict_slashes = False
     app.config.update(
-        SECRET_KEY=secret_key or os.environ.get("GOVFLOW_SECRET_KEY") or secrets.token_hex(32),
+        SECRET_KEY=session_secret.resolve(secret_key, govflow.settings.database_url),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # HTTPS deployments (docs/security.md): the cookie is never sent over plain HTTP.
@@ -92,13 +93,19 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # Form schemas keep the order their authors gave the fields: the pages render them in it.
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["govflow"] = ctx or Govflow()
+    app.extensions["govflow"] = govflow
     errors.register(app)
     security_headers.init_app(app)
     auth.init_app(app)
     for module in (lists, meta, processes, projects, tasks, annual_lists, calendar, attachments, supervision,
                    forms, statistics, admin_users, documents, urges_extensions):
         app.register_blueprint(module.bp)
+    from service.http.views import process_analytics  # 流程运行分析
+
+    app.register_blueprint(process_analytics.bp)
+    from service.http.views import instance_migrations  # 实例迁移
+
+    app.register_blueprint(instance_migrations.bp)
     from service.http.views import countersigns  # 加签
 
     app.register_blueprint(countersigns.bp)
@@ -109,6 +116,14 @@ def create_app(ctx: Govflow | None = None, *, secret_key: str | None = None) -> 
     from service.http.views import carbon_copies  # 抄送
 
     app.register_blueprint(carbon_copies.bp)
+    from service.http.views import supervision_measures  # 暂停/恢复, 第二十二、二十六条
+
+    app.register_blueprint(supervision_measures.bp)
+    from service.http import observe  # request id, access log, latency histogram (docs/operations.md)
+    from service.http.views import probes  # /healthz, /readyz, /metrics
+
+    observe.init_app(app)
+    app.register_blueprint(probes.bp)
     from service import web
     from service.web.pages import error_page
 

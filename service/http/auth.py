@@ -84,7 +84,8 @@ def _resolve_actor() -> ResponseReturnValue | None:
     g.actor = None
     g.user = None
     g.web_session = None
-    if request.endpoint == "web.static":
+    # Static files and the probes (/healthz must answer without the database) resolve nobody.
+    if request.endpoint == "web.static" or request.endpoint in ("probes.healthz", "probes.readyz", "probes.metrics"):
         return None
     is_api = request.path.startswith("/api")
     ctx = current_app.extensions["govflow"]

@@ -14,6 +14,7 @@ from service import demo_projects
 from service.config import load_settings
 from service.domain.access import Actor
 from service.http.app import create_app
+from service.observability import logs
 from service.operations import identity, organisation, processes
 from service.operations.context import Govflow
 from service.storage.migrate import upgrade
@@ -47,6 +48,7 @@ def demo_logins() -> str:
 
 def wsgi() -> Flask:
     """For gunicorn: `gunicorn 'service.http.serve:wsgi()'` (database already migrated by `govflow init`)."""
+    logs.configure("web")
     return create_app(Govflow(load_settings()))
 
 
@@ -59,6 +61,10 @@ def served_address(host: str, port: int) -> str:
 
 
 def serve(host: str, port: int, *, demo: bool, workers: bool = True) -> None:
+    # One person at a terminal reads these: human-readable unless asked otherwise (docs/operations.md);
+    # the embedded worker inherits the choice.
+    os.environ.setdefault("GOVFLOW_LOG_FORMAT", "text")
+    logs.configure("web")
     ctx = prepare(demo=demo)
     app = create_app(ctx)
     # Bind before printing anything: with --port 0 (or a port chosen by the OS) the address printed,

@@ -51,13 +51,15 @@ def load_year(ctx: Govflow, text: str, actor: Actor) -> CalendarLoaded:
             props = runtime.task_properties(item.task_name)
             data = _task_data(ctx, runtime, instance, item)
             sla = props.get("sla_days")
-            due = compute_due(calendar, created_at_utc=item.created_at, sla_days=int(sla) if sla else None,
-                              rule_text=props.get("deadline"), data=data)
-            if due is None:
+            base = compute_due(calendar, created_at_utc=item.created_at, sla_days=int(sla) if sla else None,
+                               rule_text=props.get("deadline"), data=data)
+            if base is None:
                 continue
             old = item.due_date
-            item.due_date, item.due_at, item.due_rule, item.due_provisional = (due.date, due.at_utc, due.rule,
-                                                                              due.provisional)
+            # The base rule again, plus every 补正 pause and 延期 the clock holds: one function
+            # (service.domain.clock.shift_due) for this, resume and extend alike.
+            due = clocks.apply_due(calendar, s, item, clocks.clock_for(s, item), base)
+            assert due is not None
             recomputed += 1
             # Deadline workers: reminders and escalations follow the recomputed due date.
             clocks.rearm(ctx, s, item, now, moved=old != due.date)
@@ -65,6 +67,7 @@ def load_year(ctx: Govflow, text: str, actor: Actor) -> CalendarLoaded:
             audit.append(s, project, actor=actor.user, action="deadline_recomputed", work_item_id=item.id,
                          detail={"task": item.task_name, "old": old.isoformat() if old else None,
                                  "new": due.date.isoformat(), "provisional": due.provisional,
+                                 "base": base.date.isoformat(),
                                  "reason": f"载入 {arrangement.year} 年放假安排"},
                          algorithm=ctx.settings.audit_hash, at=now)
     return CalendarLoaded(arrangement.year, recomputed, still)

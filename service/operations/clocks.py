@@ -24,16 +24,16 @@ from sqlalchemy.orm import Session
 
 from service.domain.access import Actor, require_supervisor
 from service.domain.calendar import WorkCalendar
-from service.domain.deadlines import LOCAL_TZ, Due, local_date
+from service.domain.clock import DEFAULT_ESCALATE_DAYS, Pause, alarm_at, pause_days, shift_due
+from service.domain.deadlines import Due, local_date
 from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation, ValidationFailed
+from service.domain.suspension import require_not_suspended
 from service.operations import audit
 from service.operations.context import Govflow
 from service.storage import locks
-from service.storage.models import Project, WorkItem, WorkItemClock, utcnow
+from service.storage.models import AuditRecord, Project, WorkItem, WorkItemClock, utcnow
 
 DEFAULT_REMIND_DAYS = 2
-DEFAULT_ESCALATE_DAYS = (1, 3, 5)
-ALARM_TIME = dt.time(9, 0)
 # Statutory filings: task → article of the measures.
 STATUTORY_FILINGS = {
     "contract_filing": "第十二条",
@@ -51,8 +51,8 @@ class Alarm:
     level: int
 
 
-def local_at(day: dt.date, time: dt.time = ALARM_TIME) -> dt.datetime:
-    return dt.datetime.combine(day, time, LOCAL_TZ).astimezone(dt.UTC).replace(tzinfo=None)
+def local_at(day: dt.date) -> dt.datetime:
+    return alarm_at(day)
 
 
 def working_days_before(cal: WorkCalendar, day: dt.date, n: int) -> dt.date:
@@ -123,9 +123,61 @@ def rearm(ctx: Govflow, session: Session, item: WorkItem, now: dt.datetime, *, m
     clock.fire_at = now
 
 
-def _set_due(item: WorkItem, day: dt.date) -> None:
-    item.due_date = day
-    item.due_at = Due(day, item.due_provisional, item.due_rule or "").at_utc
+def pauses_of(session: Session, item: WorkItem, clock: WorkItemClock) -> list[Pause]:
+    """Every closed 补正 pause of the item, from its audit records (the clock row keeps only their
+    sum). Days the clock row counts beyond the recorded pauses were carried over by 撤回 from an
+    earlier occurrence of the task."""
+    rows = session.execute(select(AuditRecord.action, AuditRecord.at, AuditRecord.detail)
+                           .where(AuditRecord.project_id == item.project_id, AuditRecord.work_item_id == item.id,
+                                  AuditRecord.action.in_(("clock_paused", "clock_resumed")))
+                           .order_by(AuditRecord.seq)).all()
+    pauses: list[Pause] = []
+    start: dt.date | None = None
+    recorded = 0
+    for action, at, detail in rows:
+        if action == "clock_paused":
+            start = local_date(at)
+        elif start is not None:
+            pauses.append(Pause(start, local_date(at)))
+            recorded += int((detail or {}).get("paused_working_days") or 0)
+            start = None
+    carried = (clock.paused_days or 0) - recorded
+    if carried > 0:
+        pauses.insert(0, Pause(dt.date.min, None, days=carried))
+    return pauses
+
+
+def apply_due(cal: WorkCalendar, session: Session, item: WorkItem, clock: WorkItemClock,
+              base: Due | None = None, *, closing_at: dt.datetime | None = None, extension: int = 0) -> Due | None:
+    """Set the item's due date from its base rule, every pause and every extension
+    (service.domain.clock.shift_due), after closing the open pause at `closing_at` and granting
+    `extension` working days. `base` (a calendar load) is the rule computed afresh; without it, the
+    base the clock holds."""
+    pauses = pauses_of(session, item, clock)
+    if base is None:
+        day = clock.original_due_date or item.due_date
+        if day is None:
+            return None
+        # The stored flag covers base, pauses and extensions: keeping it errs towards "预估" until
+        # a calendar load recomputes the base itself.
+        base = Due(day, bool(item.due_provisional), item.due_rule or "")
+        if item.due_date is not None and shift_due(cal, base, pauses, [clock.extended_days or 0]).date != item.due_date:
+            # The date was moved outside the clock (an old row, a hand edit): the date the unit was
+            # told stays the truth, so the base is taken back from it.
+            total = sum(pause_days(cal, p)[0] for p in pauses) + (clock.extended_days or 0)
+            back = working_days_before(cal, item.due_date, total) if total else item.due_date
+            base = Due(back, base.provisional, base.rule)
+    if closing_at is not None and clock.paused_at is not None:
+        # The row's paused_at is the open pause's start (its audit record says the same).
+        pauses.append(Pause(local_date(clock.paused_at), local_date(closing_at)))
+    clock.extended_days = (clock.extended_days or 0) + extension
+    due = shift_due(cal, base, pauses, [clock.extended_days])
+    clock.original_due_date = base.date
+    # The sum the views subtract from the time used (service.domain.clock.read_clock), recounted
+    # on the same calendar as the due date.
+    clock.paused_days = sum(pause_days(cal, p)[0] for p in pauses)
+    item.due_date, item.due_at, item.due_rule, item.due_provisional = due.date, due.at_utc, due.rule, due.provisional
+    return due
 
 
 def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkItemClock]:
@@ -137,6 +189,10 @@ def _load(session: Session, work_item_id: int) -> tuple[WorkItem, Project, WorkI
     if item.state != "open":
         raise Conflict("该任务已办结或已撤回")
     return item, project, _clock(session, item)
+
+
+def clock_for(session: Session, item: WorkItem) -> WorkItemClock:
+    return _clock(session, item)
 
 
 def _clock(session: Session, item: WorkItem) -> WorkItemClock:
@@ -182,14 +238,15 @@ def resume(ctx: Govflow, work_item_id: int, actor: Actor, now: dt.datetime | Non
     with ctx.db.session() as s:
         item, project, clock = _load(s, work_item_id)
         _require_clock_keeper(actor, item)
+        # A suspended project's clocks restart only with the project (service.operations.suspension).
+        require_not_suspended(project.suspension)
         if clock.paused_at is None:
             raise Conflict("该任务的办理时限未暂停")
         cal = ctx.calendar(s)
         days = cal.working_days_between(local_date(clock.paused_at), local_date(now))
         old = item.due_date
-        if days and item.due_date is not None:
-            _set_due(item, cal.add_working_days(item.due_date, days).date)
-        clock.paused_days = (clock.paused_days or 0) + days
+        if apply_due(cal, s, item, clock, closing_at=now) is None:  # which also counts this pause
+            clock.paused_days = (clock.paused_days or 0) + days
         clock.paused_at = None
         rearm(ctx, s, item, now, moved=bool(days))
         audit.append(s, project, actor=actor.user, action="clock_resumed", work_item_id=item.id,
@@ -222,8 +279,7 @@ def extend_in(ctx: Govflow, s: Session, work_item_id: int, working_days: int, re
     if item.due_date is None:
         raise RuleViolation("该任务没有办理时限")
     old = item.due_date
-    _set_due(item, ctx.calendar(s).add_working_days(old, working_days).date)
-    clock.extended_days = (clock.extended_days or 0) + working_days
+    apply_due(ctx.calendar(s), s, item, clock, extension=working_days)
     rearm(ctx, s, item, now, moved=True)
     detail: dict[str, Any] = {"task": item.task_name, "title": item.title, "unit": item.unit.name,
                               "working_days": working_days, "reason": reason,

@@ -64,14 +64,25 @@ class UnitDirectory:
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
+        self._names: dict[int, str] = {}
 
     def id_by_name(self, session: Session, name: str) -> int | None:
         unit_id = self._ids.get(name)
         if unit_id is None:
-            unit_id = session.scalar(select(Unit.id).where(Unit.name == name))
-            if unit_id is not None:
-                self._ids[name] = unit_id
+            # A miss reads every unit (a few dozen rows): one query per process, not one per lane.
+            self._load(session)
+            unit_id = self._ids.get(name)
         return unit_id
+
+    def name_of(self, session: Session, unit_id: int) -> str | None:
+        if unit_id not in self._names:
+            self._load(session)
+        return self._names.get(unit_id)
+
+    def _load(self, session: Session) -> None:
+        rows = list(session.execute(select(Unit.id, Unit.name)))
+        self._ids.update({n: i for i, n in rows})
+        self._names.update({i: n for i, n in rows})
 
 
 class CalendarProvider:

@@ -15,8 +15,9 @@ from service.domain.csv_cells import safe_cell
 from service.domain.deadlines import local_date
 from service.domain.errors import NotFound
 from service.domain.labels import beijing, state_label, yes_no
+from service.domain.suspension import label as suspension_label
 from service.domain.visibility import can_see_dossier, can_see_task
-from service.operations import audit, people, project_file
+from service.operations import audit, instance_migration, people, project_file, supervision_actions, suspension
 from service.operations.context import Govflow
 from service.operations.task_actions import task_view
 from service.storage.models import (
@@ -32,14 +33,22 @@ from service.storage.models import (
 )
 
 # History detail keys anyone may read; the rest (values, opinions, reasons) only dossier readers.
-_PUBLIC_DETAIL = ("task", "title", "unit", "due_date", "code", "name", "budget_year", "outcome", "to")
+_PUBLIC_DETAIL = ("task", "title", "unit", "due_date", "code", "name", "budget_year", "outcome", "to",
+                  "from_version", "to_version")
+# The project answer carries the latest records only (GET /api/projects/{id}/history pages back), and
+# the latest completed steps: its size and cost stay the same after 600 退回 (docs/clocks.md).
+HISTORY_PAGE = 50
+HISTORY_MAX_PAGE = 200
+STEPS_SHOWN = 100
 
 
 def project_summary(p: Project) -> dict[str, Any]:
     return {"id": p.id, "code": p.code, "name": p.name, "budget_year": p.budget_year, "unit": p.unit.name,
             "participants": list(p.participants or []), "is_urgent": p.is_urgent,
             "estimate": float(p.estimate) if p.estimate is not None else None, "status": p.status, "stage": p.stage,
-            "outcome": p.outcome, "declared_by": p.declared_by, "declared_at": p.declared_at.isoformat()}
+            "outcome": p.outcome, "declared_by": p.declared_by, "declared_at": p.declared_at.isoformat(),
+            # 暂停建设 / 暂停运行 (service.operations.suspension): shown beside the status everywhere.
+            "suspension": p.suspension, "suspension_label": suspension_label(p.suspension)}
 
 
 def register(ctx: Govflow, *, year: int | None = None, unit: str | None = None, stage: str | None = None,
@@ -114,7 +123,14 @@ def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any
         project = _load(s, project_id)
         involved = _involved(s, project_id)
         dossier = can_see_dossier(actor, project.unit.name, involved)
-        items = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id).order_by(WorkItem.id)))
+        # Open tasks, then the latest completed steps: never every row of a long-running project.
+        opened = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id, WorkItem.state == "open")
+                                .order_by(WorkItem.id)))
+        done = list(s.scalars(select(WorkItem).where(WorkItem.project_id == project_id,
+                                                     WorkItem.state == "completed")
+                              .order_by(WorkItem.id.desc()).limit(STEPS_SHOWN + 1)))
+        more_steps = len(done) > STEPS_SHOWN
+        items = [*opened, *reversed(done[:STEPS_SHOWN])]
         current, steps = [], []
         for item in items:
             view = task_view(item)
@@ -136,15 +152,24 @@ def project_detail(ctx: Govflow, project_id: int, actor: Actor) -> dict[str, Any
                             .where(ProcessInstance.project_id == project_id)).first()
         out["version"] = ({"id": version.id, "process_key": version.process_key, "version": version.version}
                           if version is not None else None)
+        out["version_changes"] = instance_migration.of_project(s, project_id)
         out["current_tasks"] = current
         out["completed_steps"] = steps
+        # Older steps are in the exported dossier (第十六条) and GET /api/projects/{id}/file.
+        out["completed_steps_truncated"] = more_steps
         out["opinions"] = [{"id": o.id, "work_item_id": o.work_item_id, "author": o.author, "text": o.text,
                             "at": o.at.isoformat()}
                            for o in s.scalars(select(Opinion).where(Opinion.project_id == project_id)
                                               .order_by(Opinion.id))] if dossier else []
         out["attachments"] = [attachment_view(a) for a in s.scalars(
             select(Attachment).where(Attachment.project_id == project_id).order_by(Attachment.id))] if dossier else []
-        out["history"] = history(s, project_id, full=dossier)
+        page = history_page(s, project_id, full=dossier)
+        out["history"], out["history_next"], out["history_total"] = page["items"], page["next"], page["total"]
+        # Supervision measures (第十四、十五、二十二、二十六条): public like the stage, and who may act on them.
+        out["suspensions"] = suspension.of_project(s, project_id)
+        out["supervision_actions"] = supervision_actions.of_project(s, project_id)
+        out["can_resume"] = bool(project.suspension) and suspension.may_resume(actor)
+        out["can_record"] = [k for k in supervision_actions.RECORDABLE if supervision_actions.may_record(actor, k)]
         return people.add_names(s, out)  # type: ignore[no-any-return]
 
 
@@ -155,20 +180,50 @@ def attachment_view(a: Attachment) -> dict[str, Any]:
 
 
 def history(session: Any, project_id: int, *, full: bool) -> list[dict[str, Any]]:
+    """Every record, oldest first: for the audit trail and the exported dossier, not for pages."""
     rows = session.scalars(select(AuditRecord).where(AuditRecord.project_id == project_id).order_by(AuditRecord.seq))
-    out = []
-    for r in rows:
-        entry = {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
-                 "work_item_id": r.work_item_id, "algorithm": r.algorithm}
-        if full:
-            entry.update(detail=r.detail, hash=r.hash, prev_hash=r.prev_hash, mac=r.mac, key_id=r.key_id)
-        else:
-            # The digests cover the hidden detail: shown to a reader who may not see it, they would
-            # let a guess ("不同意") be confirmed by hashing it (docs/audit.md). Verification is
-            # the server's (`verified`), so such readers need none of them.
-            entry["detail"] = {k: v for k, v in (r.detail or {}).items() if k in _PUBLIC_DETAIL}
-        out.append(entry)
-    return out
+    return [_history_entry(r, full=full) for r in rows]
+
+
+def history_page(session: Any, project_id: int, *, full: bool, before: int | None = None,
+                 limit: int = HISTORY_PAGE) -> dict[str, Any]:
+    """The `limit` records before seq `before` (the newest without it), oldest first within the
+    page; `next` is the cursor of the page before (null at the first record). One range scan of the
+    (project_id, seq) unique index, whatever the length of the history."""
+    limit = max(1, min(limit, HISTORY_MAX_PAGE))
+    q = select(AuditRecord).where(AuditRecord.project_id == project_id)
+    if before is not None:
+        q = q.where(AuditRecord.seq < before)
+    rows = list(session.scalars(q.order_by(AuditRecord.seq.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    total = session.scalar(select(Project.audit_seq).where(Project.id == project_id)) or 0
+    return {"items": [_history_entry(r, full=full) for r in rows], "next": rows[0].seq if more and rows else None,
+            "total": int(total)}
+
+
+def project_history(ctx: Govflow, project_id: int, actor: Actor, *, before: int | None,
+                    limit: int) -> dict[str, Any]:
+    """GET /api/projects/{id}/history: one page, with the same visibility as the project answer."""
+    with ctx.db.session() as s:
+        project = _load(s, project_id)
+        full = can_see_dossier(actor, project.unit.name, _involved(s, project_id))
+        page = history_page(s, project_id, full=full, before=before, limit=limit)
+        return people.add_names(s, {"project_id": project_id, **page})  # type: ignore[no-any-return]
+
+
+def _history_entry(r: AuditRecord, *, full: bool) -> dict[str, Any]:
+    entry = {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
+             "work_item_id": r.work_item_id, "algorithm": r.algorithm}
+    if full:
+        entry.update(detail=r.detail, hash=r.hash, prev_hash=r.prev_hash, mac=r.mac, key_id=r.key_id)
+    else:
+        # The digests cover the hidden detail: shown to a reader who may not see it, they would
+        # let a guess ("不同意") be confirmed by hashing it (docs/audit.md). Verification is
+        # the server's (`verified`), so such readers need none of them.
+        entry["detail"] = {k: v for k, v in (r.detail or {}).items() if k in _PUBLIC_DETAIL}
+    return entry
 
 
 def verification(session: Any, project_id: int) -> dict[str, Any]:

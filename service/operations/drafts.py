@@ -19,6 +19,7 @@ from service.domain.errors import Conflict, FieldError, ValidationFailed
 from service.domain.visibility import require_task_visible
 from service.operations import tasks
 from service.operations.context import Govflow
+from service.storage import one_statement
 from service.storage.models import AuditRecord, TaskDraft, WorkItem, utcnow
 
 # The JSON of the longest real form (建设方案, 30+ fields with long texts) is some tens of KB; the
@@ -98,6 +99,8 @@ def discard(ctx: Govflow, work_item_id: int, actor: Actor) -> bool:
 def discard_with_task(session: Session, work_item_id: int) -> None:
     """Inside the transaction that completes (or cancels) the task: its drafts go with it, whoever
     wrote them, so nobody restores a form that was already submitted."""
+    if one_statement.defer_delete(session, TaskDraft.__table__, "work_item_id", work_item_id):
+        return  # part of the completion's one write statement (PostgreSQL)
     session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == work_item_id)
                     .execution_options(synchronize_session=False))
 

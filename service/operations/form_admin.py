@@ -19,12 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.access import Actor, require_designer
+from service.domain.cross_field_rules import RULES_KEY
 from service.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from service.domain.forms import Form, FormDefinitionError
+from service.operations import process_deploys
 from service.operations.context import Govflow
 from service.operations.processes import MAIN_PROCESS
 from service.storage import locks
-from service.storage.models import FormRevision, ProcessVersion, utcnow
+from service.storage.models import FormRevision, utcnow
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
@@ -44,11 +46,10 @@ class FormRejected(ValidationFailed):
 def _latest_user_tasks(ctx: Govflow) -> dict[str, Mapping[str, str]]:
     """User task id → properties in the newest version of the main process ({} before any deploy)."""
     with ctx.db.session() as s:
-        version_id = s.scalar(select(ProcessVersion.id).where(ProcessVersion.process_key == MAIN_PROCESS)
-                              .order_by(ProcessVersion.version.desc()).limit(1))
-        if version_id is None:
+        version = process_deploys.current_version(s, MAIN_PROCESS)  # after a rollback, not the highest number
+        if version is None:
             return {}
-        return ctx.runtime(s, version_id).user_task_properties()
+        return ctx.runtime(s, version.id).user_task_properties()
 
 
 def _tasks_using(tasks: Mapping[str, Mapping[str, str]], name: str) -> list[str]:
@@ -147,6 +148,9 @@ def check_schema(ctx: Govflow, name: str, schema: Any) -> list[FieldError]:
             except Exception as exc:  # noqa: BLE001 - e.g. a `pattern` the regex engine refuses at validation
                 issues.append(FieldError("schema/examples/0", f"无法用该表单校验示例数据：{exc}"))
     current = ctx.forms.get(name).schema
+    # The cross-field rules are rules of the measures (docs/cross-field-rules.md): added online, dropped only in forms/.
+    for rule_id in [r for r in ctx.forms.get(name).rules if r not in form.rules]:
+        issues.append(FieldError(f"schema/{RULES_KEY}", f"跨字段规则 {rule_id} 是办法规定的校验，不能在线删除"))
     for field, tasks in sorted(_outputs(_latest_user_tasks(ctx), name).items()):
         used_by = "、".join(tasks)
         new_def, new_required = _property(schema, field)

@@ -19,6 +19,7 @@ from service.channels.config import ChannelSettings
 from service.domain.access import Actor
 from service.domain.errors import Forbidden, NotFound
 from service.domain.visibility import reads_everything
+from service.observability import correlation
 from service.operations.context import Govflow
 from service.storage.models import Contact, Delivery, Notification, Project, Unit, WorkItem, utcnow
 
@@ -113,6 +114,10 @@ def insert_batch(session: Session, cfg: ChannelSettings, rows: list[dict[str, An
     Deliveries are due at once (real time). Returns the number of deliveries."""
     if not rows:
         return 0
+    origin = correlation.current()
+    if origin:
+        # The request (or tick) that queued the message: the worker sending it logs the same id.
+        rows = [{**r, "payload": {**r["payload"], "request_id": origin}} for r in rows]
     session.execute(insert(Notification.__table__), rows)
     ids = sorted({r["work_item_id"] for r in rows})
     created_at = rows[0]["created_at"]

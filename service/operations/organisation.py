@@ -5,12 +5,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from service.domain.access import Actor, require_admin, require_supervisor
+from service.domain.access import Actor, require_supervisor
 from service.domain.errors import Conflict, NotFound
 from service.operations import audit
 from service.operations.context import Govflow
 from service.storage import locks
-from service.storage.models import DeclarationWindow, Rectification, Unit, utcnow
+from service.storage.models import Rectification, Unit, utcnow
 
 # The bodies named by the measures (第五条, 第七条(五)); their names are the BPMN lane names.
 PARTICIPANTS = [
@@ -43,24 +43,18 @@ def ensure_units(ctx: Govflow, departments: list[tuple[str, str]] = DEMO_DEPARTM
 
 
 def set_window(ctx: Govflow, budget_year: int, opens_on: dt.date, closes_on: dt.date, actor: Actor) -> None:
-    require_admin(actor)
-    with ctx.db.session() as s:
-        locks.named(s, f"declaration_window:{budget_year}")  # get-or-create: two admins at once
-        window = s.get(DeclarationWindow, budget_year)
-        if window is None:
-            s.add(DeclarationWindow(budget_year=budget_year, opens_on=opens_on, closes_on=closes_on))
-        else:
-            window.opens_on, window.closes_on = opens_on, closes_on
+    """Kept for callers of this module: service.operations.budget_arrangement owns the rule (audited)."""
+    from service.operations import budget_arrangement
+
+    budget_arrangement.set_window(ctx, budget_year, opens_on, closes_on, actor)
 
 
 def mark_budget_arranged(ctx: Govflow, budget_year: int, actor: Actor) -> None:
-    """第六条: after the budget arrangement, only urgent work with its basis may still be declared."""
-    require_admin(actor)
-    with ctx.db.session() as s:
-        window = s.get(DeclarationWindow, budget_year)
-        if window is None:
-            raise NotFound(f"{budget_year} 年度未设置申报期")
-        window.budget_arranged_at = utcnow()
+    """第六条: after the budget arrangement, only urgent work with its basis may still be declared;
+    the year's non-urgent projects waiting for the list end (service.operations.budget_arrangement)."""
+    from service.operations import budget_arrangement
+
+    budget_arrangement.mark_budget_arranged(ctx, budget_year, actor)
 
 
 def open_rectification(ctx: Govflow, unit_name: str, reason: str, actor: Actor,

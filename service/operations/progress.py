@@ -6,6 +6,7 @@ audit commit together."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.domain.deadlines import compute_due
 from service.domain.errors import ProcessError
+from service.domain.suspension import require_not_suspended
 from service.engine.runtime import ProcessRuntime, ReadyTask
 from service.operations import audit, clocks, task_leftovers
 from service.operations.context import Govflow
@@ -22,6 +24,7 @@ DECLARER_LANE = "建设单位"
 # The end event of a project that went through the whole lifecycle; every other end is an early end.
 COMPLETED_END_EVENT = "end_completed"
 PARTICIPANT_LANE = "参建单位"
+ANNUAL_LIST_MESSAGE = "annual_list_approved"  # service.operations.annual_list.MESSAGE
 
 
 def resolve_unit(ctx: Govflow, session: Session, lane: str | None, project: Project, item: Any) -> tuple[int, str]:
@@ -67,13 +70,22 @@ def _new_work_item(ctx: Govflow, session: Session, project: Project, instance: P
 
 
 def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance, runtime: ProcessRuntime,
-          wf: Any, *, actor: str, now: dt.datetime | None = None) -> list[WorkItem]:
-    """Synchronise rows with the workflow; returns the work items opened by this step."""
+          wf: Any, *, actor: str, now: dt.datetime | None = None, open_items: list[WorkItem] | None = None,
+          new_ids: Callable[[int], list[int]] | None = None) -> list[WorkItem]:
+    """Synchronise rows with the workflow; returns the work items opened by this step.
+
+    `open_items`: the instance's open work items, when the caller read them already (under the
+    lock, service.operations.completion_read). `new_ids`: a source of ids for the new rows; with it
+    nothing is flushed here (the caller writes everything at once), without it one flush gives them
+    their ids."""
+    # A suspended project's process does not move (第十四条, 第二十六条): the whole step rolls back.
+    require_not_suspended(project.suspension)
     now = now or utcnow()
     algorithm = ctx.settings.audit_hash
     ready = {t.id: t for t in runtime.ready_user_tasks(wf)}
-    open_items = session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
-                                                        WorkItem.state == "open")).all()
+    if open_items is None:
+        open_items = list(session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
+                                                                 WorkItem.state == "open")))
     for item in open_items:
         # The row being completed in this transaction is not flushed yet: skip it by its state.
         if item.state == "open" and item.spiff_task_id not in ready:
@@ -91,9 +103,15 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
         item, unit_name = _new_work_item(ctx, session, project, instance, task, now)
         session.add(item)
         created.append((item, unit_name))
-    if created:
+    if created and new_ids is not None:
+        for (item, _), item_id in zip(created, new_ids(len(created)), strict=True):
+            item.id = item_id
+    withdrawn = any(item.state == "cancelled" and item.completed_at == now for item in open_items)
+    if (created and new_ids is None) or withdrawn:
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
-        # before these inserts, so the partial unique index on open tasks never sees two.
+        # before these inserts, so the partial unique index on open tasks never sees two. Rows this
+        # step withdrew are read back in the same transaction (approval_modes.after_completion), so
+        # a withdrawal flushes even when the caller would write everything at the end.
         session.flush()
     # Deadline workers: the clock (reminders, escalation) of each new task.
     clocks.arm(ctx, session, [item for item, _ in created], runtime.task_properties, now)
@@ -127,4 +145,10 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     # Deadline workers: the earliest BPMN timer the instance waits on (indexed for the timer tick).
     instance.next_timer_at = None if outcome is not None else runtime.next_timer_at(wf)
     instance.state = runtime.dump(wf)
+    if waiting is not None and waiting.message == ANNUAL_LIST_MESSAGE:
+        # 第六条: a non-urgent project reaching 项目批准 after its year's 预算安排完成 ends here, not
+        # stranded at a list that will not come (service.operations.budget_arrangement; issue 12).
+        from service.operations import budget_arrangement
+
+        budget_arrangement.close_late_arrival(ctx, session, project, instance, runtime, wf, actor=actor, now=now)
     return [item for item, _ in created]

@@ -18,7 +18,7 @@ from service.domain.access import Actor
 from service.domain.errors import Forbidden, NotFound
 from service.domain.visibility import can_read_task, can_see_dossier
 from service.engine.topology import feeding_branches
-from service.operations import copy_readers, countersign_reads, people
+from service.operations import copy_readers, countersign_reads, opinion_rules, people
 from service.operations.context import Govflow
 from service.storage.models import Attachment, ProcessInstance, Project, Unit, WorkItem
 
@@ -151,6 +151,8 @@ class _Reader:
         self.attachments = {str(a.id): a for a in session.scalars(
             select(Attachment).where(Attachment.project_id == project.id))}
         self.countersigns = countersign_reads.signed_by_item(session, project.id)
+        # Steps decided over a dissent (service.operations.opinion_rules): the opinions and the reasons.
+        self.dissents = opinion_rules.decided_over(session, project.id)
         row = session.execute(select(ProcessInstance.version_id)
                               .where(ProcessInstance.project_id == project.id)).first()
         self.runtime = ctx.runtime(session, row[0]) if row is not None else None
@@ -181,7 +183,8 @@ class _Reader:
                 "summary": summary(schema, data, self.outputs(item.task_name)),
                 "opinion": _opinion(schema, data), "attachments": files, "other_attachments": loose,
                 # 加签 opinions under the host step (service.operations.countersign).
-                "countersigns": self.countersigns.get(item.id, [])}
+                "countersigns": self.countersigns.get(item.id, []),
+                "dissent": self.dissents.get(item.id)}
 
 
 def _completed(session: Session, project_id: int, before: dt.datetime | None = None,

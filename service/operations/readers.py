@@ -15,7 +15,7 @@ from service.domain.calendar import MAX_YEAR, MIN_YEAR, WorkCalendar
 from service.domain.deadlines import local_date
 from service.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from service.domain.visibility import reads_everything
-from service.operations import calendar, people, warnings
+from service.operations import calendar, people, process_deploys, warnings
 from service.operations.context import Govflow
 from service.operations.processes import MAIN_PROCESS, latest_version
 from service.operations.task_actions import task_view
@@ -83,11 +83,14 @@ def inbox_rows(ctx: Govflow, s: Session, rows: Sequence[Any], now: dt.datetime) 
         view = task_view(item, project)
         view["working_days_left"] = working_days_left(cal, today, item.due_date)
         view["warning"] = None
+        view["paused"], view["paused_reason"], view["clock_label"] = False, None, None
         if item.due_date is not None:
+            # One reading of the clock (service.domain.clock) for the days left, the grade and 补正.
             props = ctx.runtime(s, version_id).task_properties(item.task_name)
-            grade = warnings.grade_of(cal, item, clock, now,
-                                      float(props.get("warn_share") or warnings.default_share())).grade
-            view["warning"] = None if grade == warnings.GREEN else grade
+            r = warnings.reading(cal, item, clock, now, props)
+            view["working_days_left"] = r.working_days_left
+            view["warning"] = r.grade if r.grade in (warnings.YELLOW, warnings.RED) else None
+            view["paused"], view["paused_reason"], view["clock_label"] = r.paused, r.paused_reason, r.label
         out.append(view)
     return out
 
@@ -119,8 +122,10 @@ def _version_row(v: ProcessVersion, counts: dict[int, dict[str, int]]) -> dict[s
 def process_versions(ctx: Govflow) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
         counts = _instance_counts(s)
+        current = process_deploys.current_version_ids(s)  # the version new declarations start on
         rows = s.scalars(select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
-        return [{**_version_row(v, counts), "files": sorted(v.sources)} for v in rows]
+        return [{**_version_row(v, counts), "files": sorted(v.sources), "is_latest": current.get(v.process_key) == v.id}
+                for v in rows]
 
 
 def require_process_reader(actor: Actor) -> None:

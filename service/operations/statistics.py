@@ -14,6 +14,10 @@ Definitions (dates are Beijing dates; the period is [from, to]):
   to the period's end or today); escalated: it has an escalation notification; max_level: the
   highest escalation level (0 without one).
 - on time: completed in the period, with a due date, and completed on or before the due date.
+  按期办结率 = on time / (completed in the period + open and overdue at the period's end): an open
+  task already past its due date can no longer be on time, so it counts against its unit now
+  rather than only once it is finally completed. A task whose clock stands still (补正) is not
+  overdue (service.domain.clock), here as on every other view.
 - weekly: weeks (Monday first) of the last `weeks` weeks up to the week of `to`; completed / on_time
   / late as above (tasks with a due date), opened (all tasks created in the week), and
   overdue_open_at_end: tasks open and past due at the end of the week (or of `to`, or now)."""
@@ -23,16 +27,16 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Date, cast, func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.access import Actor, require_overseer
 from service.domain.calendar import WorkCalendar
 from service.domain.deadlines import LOCAL_TZ, local_date
 from service.domain.errors import FieldError, ValidationFailed
 from service.operations.context import Govflow
-from service.storage.models import LateFiling, Notification, Rectification, Unit, WorkItem, utcnow
+from service.storage.models import LateFiling, Notification, Rectification, Unit, WorkItem, WorkItemClock, utcnow
+from service.storage.sql_dates import as_date, local_day
 
 DEFAULT_DAYS = 90
 DEFAULT_WEEKS = 8
@@ -43,23 +47,6 @@ MAX_SPAN_DAYS = 3 * 366
 def _utc(day: dt.date) -> dt.datetime:
     """Beijing midnight starting `day`, as naive UTC (the storage convention)."""
     return dt.datetime.combine(day, dt.time(0), LOCAL_TZ).astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _local_day(session: Session, column: Any) -> ColumnElement[Any]:
-    """The Beijing date of a naive-UTC timestamp, in SQL. China keeps no daylight saving time, so it
-    is UTC+8 all year. Literal SQL (no bound parameter), so the GROUP BY expression renders exactly
-    like the selected one on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(column + literal_column("interval '8 hours'"), Date)
-    return func.date(column, literal_column("'+8 hours'"))
-
-
-def _day(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -117,6 +104,7 @@ def overview(ctx: Govflow, actor: Actor, *, date_from: dt.date, date_to: dt.date
         horizon = max(now, utcnow())
         overdue = _overdue(s, cal, start_utc, end_utc, ref, ref_day, horizon)
         completions = _completions(s, window_utc, end_utc)
+        open_late = _open_overdue_by_unit(s, ref)
         opened = _opened(s, _utc(first_week), end_utc)
         open_due, completed_due = _overdue_history(s, _utc(first_week), end_utc, horizon)
         open_rect = s.scalar(select(func.count()).select_from(Rectification)
@@ -124,7 +112,7 @@ def overview(ctx: Govflow, actor: Actor, *, date_from: dt.date, date_to: dt.date
         late = s.scalar(select(func.count()).select_from(LateFiling)
                         .where(LateFiling.due_date >= date_from, LateFiling.due_date <= date_to)) or 0
 
-    on_time: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    on_time: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # on time, late, open overdue
     weekly: dict[dt.date, dict[str, int]] = {
         first_week + dt.timedelta(weeks=i): {"completed": 0, "on_time": 0, "late": 0, "opened": 0,
                                              "overdue_open_at_end": 0} for i in range(weeks)}
@@ -136,6 +124,8 @@ def overview(ctx: Govflow, actor: Actor, *, date_from: dt.date, date_to: dt.date
         if week is not None:
             week["completed"] += n
             week["on_time" if good else "late"] += n
+    for unit, n in open_late.items():
+        on_time[unit][2] += n
     for day, n in opened:
         week = weekly.get(_monday(day))
         if week is not None:
@@ -152,9 +142,9 @@ def overview(ctx: Govflow, actor: Actor, *, date_from: dt.date, date_to: dt.date
         "period": {"from": date_from.isoformat(), "to": date_to.isoformat()},
         "overdue_by_unit": overdue["unit"],
         "overdue_by_stage": overdue["stage"],
-        "on_time": [{"unit": unit, "completed": good + bad, "on_time": good, "late": bad,
-                     "rate": round(good / (good + bad), 4) if good + bad else None}
-                    for unit, (good, bad) in sorted(on_time.items())],
+        "on_time": [{"unit": unit, "completed": good + bad, "on_time": good, "late": bad, "open_overdue": still,
+                     "rate": round(good / (good + bad + still), 4) if good + bad + still else None}
+                    for unit, (good, bad, still) in sorted(on_time.items())],
         "weekly": [{"week_start": monday.isoformat(), **week} for monday, week in sorted(weekly.items())],
         "open_rectifications": int(open_rect),
         "late_filings": int(late),
@@ -172,7 +162,8 @@ def _overdue(s: Session, cal: WorkCalendar, start_utc: dt.datetime, end_utc: dt.
     late_done = base.where(WorkItem.state == "completed", WorkItem.completed_at >= start_utc,
                            WorkItem.completed_at <= horizon, WorkItem.due_at < end_utc,
                            WorkItem.completed_at > WorkItem.due_at)
-    still_open = base.where(WorkItem.state == "open", WorkItem.due_at < ref)
+    still_open = (base.outerjoin(WorkItemClock, WorkItemClock.work_item_id == WorkItem.id)
+                  .where(WorkItem.state == "open", WorkItem.due_at < ref, WorkItemClock.paused_at.is_(None)))
     groups: dict[str, dict[str, dict[str, Any]]] = {"unit": {}, "stage": {}}
     last = end_utc - dt.timedelta(microseconds=1)
     for unit, stage, due, n, escalated, level, done in [*s.execute(late_done).all(), *s.execute(still_open).all()]:
@@ -191,19 +182,29 @@ def _overdue(s: Session, cal: WorkCalendar, start_utc: dt.datetime, end_utc: dt.
 
 def _completions(s: Session, since: dt.datetime, end_utc: dt.datetime) -> list[tuple[str, dt.date, dt.date, int]]:
     """(unit, Beijing completion date, due date, count) of tasks with a due date completed in the window."""
-    day = _local_day(s, WorkItem.completed_at)
+    day = local_day(s, WorkItem.completed_at)
     q = (select(Unit.name, day, WorkItem.due_date, func.count()).join(Unit, Unit.id == WorkItem.unit_id)
          .where(WorkItem.state == "completed", WorkItem.completed_at >= since, WorkItem.completed_at < end_utc,
                 WorkItem.due_date.is_not(None))
          .group_by(Unit.name, day, WorkItem.due_date))
-    return [(unit, _day(d), _day(due), int(n)) for unit, d, due, n in s.execute(q)]
+    return [(unit, as_date(d), as_date(due), int(n)) for unit, d, due, n in s.execute(q)]
+
+
+def _open_overdue_by_unit(s: Session, ref: dt.datetime) -> dict[str, int]:
+    """Open tasks past their due time at `ref` whose clock runs, per unit (one grouped query on the
+    (state, due_at) index)."""
+    q = (select(Unit.name, func.count()).select_from(WorkItem).join(Unit, Unit.id == WorkItem.unit_id)
+         .outerjoin(WorkItemClock, WorkItemClock.work_item_id == WorkItem.id)
+         .where(WorkItem.state == "open", WorkItem.due_at < ref, WorkItemClock.paused_at.is_(None))
+         .group_by(Unit.name))
+    return {unit: int(n) for unit, n in s.execute(q)}
 
 
 def _opened(s: Session, since: dt.datetime, end_utc: dt.datetime) -> list[tuple[dt.date, int]]:
-    day = _local_day(s, WorkItem.created_at)
+    day = local_day(s, WorkItem.created_at)
     q = (select(day, func.count()).where(WorkItem.created_at >= since, WorkItem.created_at < end_utc)
          .group_by(day))
-    return [(_day(d), int(n)) for d, n in s.execute(q)]
+    return [(as_date(d), int(n)) for d, n in s.execute(q)]
 
 
 def _overdue_history(s: Session, since: dt.datetime, end_utc: dt.datetime,
@@ -211,13 +212,15 @@ def _overdue_history(s: Session, since: dt.datetime, end_utc: dt.datetime,
     """Open tasks past due by due date; tasks completed late since the window start by (due date,
     Beijing completion date): enough to tell, for any week end, which were open and past due."""
     open_q = (select(WorkItem.due_date, func.count())
-              .where(WorkItem.state == "open", WorkItem.due_at < end_utc).group_by(WorkItem.due_date))
-    day = _local_day(s, WorkItem.completed_at)
+              .outerjoin(WorkItemClock, WorkItemClock.work_item_id == WorkItem.id)
+              .where(WorkItem.state == "open", WorkItem.due_at < end_utc, WorkItemClock.paused_at.is_(None))
+              .group_by(WorkItem.due_date))
+    day = local_day(s, WorkItem.completed_at)
     done_q = (select(WorkItem.due_date, day, func.count())
               .where(WorkItem.state == "completed", WorkItem.completed_at >= since,
                      WorkItem.completed_at <= horizon, WorkItem.due_at < end_utc,
                      WorkItem.completed_at > WorkItem.due_at)
               .group_by(WorkItem.due_date, day))
-    return ([(_day(d), int(n)) for d, n in s.execute(open_q)],
-            [(_day(d), _day(c), int(n)) for d, c, n in s.execute(done_q)])
+    return ([(as_date(d), int(n)) for d, n in s.execute(open_q)],
+            [(as_date(d), as_date(c), int(n)) for d, c, n in s.execute(done_q)])
 

@@ -15,10 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
 from service.domain.errors import Conflict, NotFound
+from service.domain.suspension import require_not_suspended
 from service.engine.runtime import ProcessRuntime
-from service.operations import audit, drafts, people, progress, substitutes
+from service.observability import metrics
+from service.operations import audit, completion_read, drafts, form_rules, people, progress, substitutes
 from service.operations.context import Govflow
-from service.storage import locks
+from service.storage import locks, one_statement
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
 
 _CONCURRENT = "该任务已被他人同时办理，请刷新后重试"
@@ -34,6 +36,8 @@ class Completion:
     outcome: str | None
     # 后加签 (service.operations.countersign): validated and held, the engine step runs on the last signature.
     held: bool = False
+    # Who acts next (worklists.next_steps' rows), known without another read; None: not filled in.
+    next: list[dict[str, Any]] | None = None
 
 
 def engine_values(properties: Mapping[str, str], form_data: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,20 +50,27 @@ def engine_values(properties: Mapping[str, str], form_data: Mapping[str, Any]) -
 def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
                     runtime: ProcessRuntime, wf: Any, item: WorkItem, form_data: Mapping[str, Any],
                     actor: Actor, opinion: str | None = None, now: dt.datetime | None = None,
-                    on_behalf_of: str | None = None) -> list[WorkItem]:
+                    on_behalf_of: str | None = None,
+                    prefetched: completion_read.CompletionRead | None = None) -> list[WorkItem]:
     now = now or utcnow()
     props = runtime.task_properties(item.task_name)
-    from service.operations import approval_modes  # 会签 / 或签 / 依次 nodes
+    # Besides `outputs`: a declaration's register fields, the 第十三条 cumulative amount (form_rules).
+    values = {**engine_values(props, form_data), **form_rules.engine_extras(session, project, item, form_data)}
+    # 会签 / 或签 / 依次 nodes; opinions that count (docs/opinions.md)
+    from service.operations import approval_modes, opinion_rules
 
-    tally = approval_modes.preview(runtime, wf, item, engine_values(props, form_data))
-    runtime.complete(wf, item.spiff_task_id, engine_values(props, form_data))
+    weighed = opinion_rules.weigh(ctx, session, instance, item, form_data)
+    tally = approval_modes.preview(runtime, wf, item, values)
+    runtime.complete(wf, item.spiff_task_id, values)
     item.state = "completed"
     item.completed_at = now
     item.completed_by = actor.user
     item.data = dict(form_data)
+    metrics.count_completion_on_commit(session, item.task_name)  # /metrics, once committed
+    form_rules.sync_register(session, project, item, form_data, actor.user, now, ctx.settings.audit_hash)
     audit.append(session, project, actor=actor.user, action="task_completed", work_item_id=item.id,
                  detail={"task": item.task_name, "title": item.title, "unit": item.unit.name,
-                         "values": engine_values(props, form_data), "opinion": opinion or form_data.get("opinion"),
+                         "values": values, "opinion": opinion or form_data.get("opinion"),
                          # The form itself lives on the work item; its digest makes it tamper-evident too.
                          "data_sha256": hashlib.sha256(json.dumps(form_data, ensure_ascii=False, sort_keys=True,
                                                                   separators=(",", ":")).encode()).hexdigest(),
@@ -70,8 +81,14 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
     from service.operations import carbon_copy  # imports project_file/worklists, which import this module
 
     carbon_copy.automatic(ctx, session, project, item, props, now)  # the task's `cc_units` (自动抄送)
-    opened = progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now)
+    opened = progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now,
+                            open_items=prefetched.open_items if prefetched else None,
+                            new_ids=prefetched.new_ids if prefetched else None)
     approval_modes.after_completion(ctx, session, project, instance, item, tally, form_data, actor.user, now)
+    opinion_rules.record(ctx, session, project, item, weighed, actor.user, now)
+    from service.operations import supervision_effects  # 第十四条 暂停建设/责令整改, 第十五条 after 30 September
+
+    supervision_effects.after_completion(ctx, session, project, item, props, form_data, actor.user, now)
     return opened
 
 
@@ -136,8 +153,11 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
     instance = None
     try:
         with ctx.db.session() as s:
-            item, instance, project = load_for_write(s, work_item_id)
+            # One statement reads (and locks) all a completion needs; one writes it (docs/performance.md).
+            read = completion_read.load(s, work_item_id)
+            item, instance, project = read.item, read.instance, read.project
             holder = _check_open(item, actor)
+            require_not_suspended(project.suspension)  # 第十四条/第二十六条: its tasks stand still
             if item.delegated_by and (item.assignee == actor.user or holder):
                 # 委派: the delegate works on it and hands it back; the delegator submits.
                 raise Conflict(f"委派的任务办理后须交回委派人 {people.name_of(s, item.delegated_by)}，由其提交")
@@ -146,17 +166,28 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             # 前加签 first: "still awaited" says more than the form's errors while it cannot be sent anyway.
             # One read of the task's open 加签 serves both checks; with none (the common case) there
             # is no hold either: the last signature or 撤销 releases it.
-            waiting = countersign.open_signers(s, item.id)
+            waiting = countersign.open_signers(s, item.id) if read.has_countersigns else []
             countersign.require_no_open_before(s, item, waiting)
-            ctx.forms.get(item.form).check(form_data)
+            form = ctx.forms.get(item.form)
+            form.check(form_data)
+            form_rules.check(s, project, item, form, form_data, utcnow())  # cross-field and declaration rules
+            if waiting:  # refused now rather than when the last 后加签 signature releases it
+                from service.operations import opinion_rules
+
+                opinion_rules.weigh(ctx, s, instance, item, form_data)
             if countersign.hold_submission(ctx, s, project, item, form_data, actor, waiting):
                 return Completion(item.id, project.id, [], project.stage, project.status, project.outcome, held=True)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
+            one_statement.begin(s)
             opened = complete_loaded(ctx, s, project, instance, runtime, wf, item, form_data, actor,
-                                     on_behalf_of=holder)
+                                     on_behalf_of=holder, prefetched=read)
+            following = [{"id": w.id, "unit": ctx.units.name_of(s, w.unit_id), "title": w.title, "stage": w.stage,
+                          "due_date": w.due_date.isoformat() if w.due_date else None,
+                          "due_provisional": bool(w.due_provisional)} for w in sorted(opened, key=lambda w: w.id)]
+            one_statement.write(s)
             result = Completion(item.id, project.id, [w.id for w in opened], project.stage, project.status,
-                                project.outcome)
+                                project.outcome, next=following)
     except (StaleDataError, IntegrityError) as exc:
         raise Conflict(_CONCURRENT) from exc
     ctx.workflows.put(instance.id, instance.revision, wf)

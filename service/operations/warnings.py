@@ -1,25 +1,26 @@
 """Graded warnings (预警): a task past a share of its time (default 80 %, BPMN property
-`warn_share` or GOVFLOW_WARN_SHARE) is yellow (黄牌); overdue is red (红牌); else green.
+`warn_share` or GOVFLOW_WARN_SHARE) is yellow (黄牌); overdue is red (红牌); else green. A task whose
+clock stands still (补正) is neither: it is `paused`, labelled 已暂停计时（补正：<reason>）.
 
-Time is counted in working days from the task's creation to its due date, without the days its
-clock stood still (补正) and with granted extensions (延期), exactly as reminders and escalations
-see it."""
+Every field comes from one reading of the task's clock (service.domain.clock.read_clock): the grade,
+the days left, the overdue days and the escalation level reached on the *current* due date, so after
+a 延期 the dashboard no longer shows the level of the old date, exactly as reminders see it."""
 from __future__ import annotations
 
 import datetime as dt
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from service.domain.deadlines import local_date
-from service.operations.clocks import overdue_working_days
+from service.domain.clock import GREEN, LABELS, PAUSED, RED, YELLOW, Reading, read_clock
+from service.operations.clocks import escalate_days
 from service.operations.context import Govflow
 from service.storage.models import ProcessInstance, Unit, WorkItem, WorkItemClock, utcnow
 
-GREEN, YELLOW, RED = "green", "yellow", "red"
-LABELS = {GREEN: "正常", YELLOW: "黄牌", RED: "红牌"}
+__all__ = ["GREEN", "LABELS", "PAUSED", "RED", "YELLOW", "Warning", "grade_of", "reading", "summary", "warnings"]
 
 
 def default_share() -> float:
@@ -41,30 +42,37 @@ class Warning:
     total_working_days: int
     overdue_working_days: int
     paused: bool
+    paused_reason: str | None = None
+    working_days_left: int | None = None
+    level: int = 0
+    level_label: str | None = None
+    due_provisional: bool = False
+
+
+def reading(cal, item: WorkItem, clock: WorkItemClock | None, now: dt.datetime,  # type: ignore[no-untyped-def]
+            props: Mapping[str, str] | None = None, share: float | None = None) -> Reading:
+    """The task's clock as every view shows it."""
+    props = props or {}
+    if share is None:
+        share = float(props.get("warn_share") or default_share())
+    return read_clock(cal, created_at_utc=item.created_at, due_date=item.due_date, due_at_utc=item.due_at,
+                      provisional=bool(item.due_provisional),
+                      paused_at_utc=clock.paused_at if clock is not None else None,
+                      paused_reason=clock.paused_reason if clock is not None else None,
+                      paused_days=(clock.paused_days or 0) if clock is not None else 0, now=now, share=share,
+                      escalate_days=escalate_days(props))
 
 
 def grade_of(cal, item: WorkItem, clock: WorkItemClock | None, now: dt.datetime,  # type: ignore[no-untyped-def]
-             share: float) -> Warning:
-    paused_days = clock.paused_days if clock else 0
-    paused = clock is not None and clock.paused_at is not None
-    start = local_date(item.created_at)
-    today = local_date(clock.paused_at if paused and clock and clock.paused_at else now)
-    total = used = overdue = 0
-    grade = GREEN
-    if item.due_date is not None and item.due_at is not None:
-        total = max(cal.working_days_between(start, item.due_date) - paused_days, 1)
-        used = max(cal.working_days_between(start, today) - paused_days, 0)
-        if not paused and now > item.due_at:
-            grade = RED
-            overdue = overdue_working_days(cal, item, now)
-        elif used >= share * total:
-            grade = YELLOW
+             share: float, props: Mapping[str, str] | None = None) -> Warning:
+    r = reading(cal, item, clock, now, props, share)
     return Warning(item.id, item.project_id, item.task_name, item.title, item.unit.name, item.stage, item.due_date,
-                   grade, LABELS[grade], used, total, overdue, paused)
+                   r.grade, r.label, r.used_working_days, r.total_working_days, r.overdue_working_days, r.paused,
+                   r.paused_reason, r.working_days_left, r.escalation_level, r.escalation_label, r.provisional)
 
 
 def warnings(ctx: Govflow, *, unit: str | None = None, stage: str | None = None, project_id: int | None = None,
-             grades: tuple[str, ...] = (YELLOW, RED), now: dt.datetime | None = None,
+             grades: tuple[str, ...] = (YELLOW, RED, PAUSED), now: dt.datetime | None = None,
              limit: int = 5000) -> list[Warning]:
     """Open tasks with their grade, filtered by unit, stage or project (most urgent first)."""
     now = now or utcnow()
@@ -85,7 +93,7 @@ def warnings(ctx: Govflow, *, unit: str | None = None, stage: str | None = None,
         for item, clock, version_id in s.execute(q).all():
             props = ctx.runtime(s, version_id).task_properties(item.task_name)
             share = float(props.get("warn_share") or default_share())
-            w = grade_of(cal, item, clock, now, share)
+            w = grade_of(cal, item, clock, now, share, props)
             if w.grade in grades:
                 out.append(w)
         return out

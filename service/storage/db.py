@@ -23,6 +23,9 @@ def ensure_sqlite_directory(url: str) -> None:
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    # Statement parameters are users' data (names, phones, form contents): never in an exception's
+    # text, so never in a log line (docs/operations.md).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         ensure_sqlite_directory(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)

@@ -67,6 +67,43 @@ class ProcessVersion(Base):
     deployed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ProcessDeploy(Base):
+    """One making-current of a process version (deploy, redeploy of an identical bundle, rollback):
+    the newest row of a process key names the version new declarations start on (docs/deploy.md)."""
+
+    __tablename__ = "process_deploys"
+    __table_args__ = (Index("ix_process_deploys_key", "process_key", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    replaced_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
+    # "deploy" (a new version), "redeploy" (an identical bundle made current again), "rollback".
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The diff shown before confirming (service.engine.bundle_diff), as counts and ids.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InstanceMigration(Base):
+    """A running instance moved from one version of its process to another (docs/instance-migration.md)."""
+
+    __tablename__ = "instance_migrations"
+    __table_args__ = (Index("ix_instance_migrations_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    # The element ids that were active when it moved.
+    active: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    migrated_by: Mapped[str] = mapped_column(String(100))
+    migrated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (Index("ix_projects_year_unit", "budget_year", "unit_id"),
@@ -92,6 +129,9 @@ class Project(Base):
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(128), default="")
     audit_mac: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # 0016: the kind of the open suspension (construction 第十四条 | operation 第二十六条), NULL when none;
+    # kept on the row so lists and the register show 暂停 without a join (service.operations.suspension).
+    suspension: Mapped[str | None] = mapped_column(String(20))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -228,6 +268,10 @@ class DeclarationWindow(Base):
     opens_on: Mapped[dt.date] = mapped_column(Date)
     closes_on: Mapped[dt.date] = mapped_column(Date)
     budget_arranged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # 0015: who last set the window and who declared 预算安排完成 (the page shows them).
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    budget_arranged_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Rectification(Base):
@@ -261,15 +305,32 @@ class CalendarYear(Base):
 
 
 class AnnualList(Base):
-    """第七条(五): the year's project list approved by 市政府, one act over many projects."""
+    """第七条(五): a budget year's 建议清单, compiled by 市大数据局, co-signed by 市财政局 (会同) and
+    approved by 市政府; seq 1 is the year's main list, later ones are 追加 lists (第六条 urgent work).
+    status: draft → cosigned → approved (a co-signed list sent back returns to draft). 0015."""
 
     __tablename__ = "annual_lists"
+    __table_args__ = (UniqueConstraint("budget_year", "seq", name="uq_annual_lists_year_seq"),)
 
-    budget_year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_no: Mapped[str | None] = mapped_column(String(100))
-    approved_by: Mapped[str] = mapped_column(String(100))
-    approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget_year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    # [{project_id, proposed, priority, remark}] as compiled; proposed is 预算评审's 建议安排预算.
     entries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # [{project_id, amount, reason}] as 市政府 approved them; compiled entries not here were left off.
+    approved_entries: Mapped[list[Any] | None] = mapped_column(JSON)
+    compiled_by: Mapped[str] = mapped_column(String(100))
+    compiled_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    cosigned_by: Mapped[str | None] = mapped_column(String(100))
+    cosigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cosign_opinion: Mapped[str | None] = mapped_column(Text)
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    document_no: Mapped[str | None] = mapped_column(String(100))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
 # -- HTTP API: identity, attachments, opinions -------------------------------------------------------
@@ -682,6 +743,63 @@ class Substitute(Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# -- Supervision measures (0016, docs/supervision-measures.md) -----------------------------------------
+
+
+class ProjectSuspension(Base):
+    """暂停建设 (第十四条) or 暂停运行 (第二十六条): while open (resumed_at NULL) the project's open tasks
+    cannot be completed and their clocks stand still; 市大数据局 resumes it. At most one open per project."""
+
+    __tablename__ = "project_suspensions"
+    __table_args__ = (
+        Index("ix_project_suspensions_project", "project_id", "suspended_at"),
+        Index("uq_project_suspensions_open", "project_id", unique=True,
+              sqlite_where=text("resumed_at IS NULL"), postgresql_where=text("resumed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # construction | operation
+    kind: Mapped[str] = mapped_column(String(20))
+    article: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    # The 严重逾期/重大损失处置 step that decided it (NULL: a 第二十六条 supervision action).
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    suspended_by: Mapped[str] = mapped_column(String(100))
+    suspended_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Work items whose clocks this suspension stopped (a 补正 pause already running is left to 补正).
+    paused_items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    resumed_by: Mapped[str | None] = mapped_column(String(100))
+    resumed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resume_note: Mapped[str | None] = mapped_column(Text)
+    # Working days the clocks stood still, added to their due dates on resumption.
+    paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SupervisionAction(Base):
+    """A supervision measure recorded on a project: 注销 / 归并整合 (第二十二条, 市大数据局), 不予安排后续运行维护经费
+    (第二十六条, 市财政局), 暂停运行并限期整改 (第二十六条, 市大数据局), 责令整改 (第十四条) and the funds of a
+    termination after 30 September (第十五条). Append-only."""
+
+    __tablename__ = "supervision_actions"
+    __table_args__ = (Index("ix_supervision_actions_project", "project_id", "decided_at"),
+                      Index("ix_supervision_actions_kind", "kind", "decided_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    article: Mapped[str] = mapped_column(String(40))
+    # The body that decided (市大数据局, 市财政局), or "system" for what the process itself records.
+    authority: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"))
+    rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectifications.id"))
+    suspension_id: Mapped[int | None] = mapped_column(ForeignKey("project_suspensions.id"))
 
 
 # Statistics read completions, openings and late filings by period: without these an overview of one

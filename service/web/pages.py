@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
-from service.domain.access import WORKER_ROLES
+from service.domain.access import WORKER_ROLES, may_read_lists
 from service.operations import sessions
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -29,11 +29,21 @@ class Declarers(frozenset[str]):
 DECLARERS = Declarers({"department", "leader"})
 
 
+class ListReaders(frozenset[str]):
+    """第七条(五): staff of 市大数据局, 市财政局 and 市政府, 督办/审计 and admins (access.may_read_lists)."""
+
+
+LIST_READERS = ListReaders(WORKER_ROLES | {"supervisor", "auditor", "admin"})
+WINDOW_MANAGERS = frozenset({"supervisor", "admin"})
+
+
 def may_open(user: Any, roles: frozenset[str]) -> bool:
     if not roles:
         return True
     if not set(user.roles) & roles:
         return False
+    if isinstance(roles, ListReaders):
+        return may_read_lists(user.actor())
     return not isinstance(roles, Declarers) or bool(user.may_declare)
 
 
@@ -46,6 +56,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("申报项目", "/projects/new", DECLARERS),
     ("消息", "/notifications", WORKER_ROLES | {"supervisor"}),
     ("工作日历", "/admin/calendar", frozenset({"admin", "designer", "supervisor", "auditor"})),
+    ("年度清单", "/annual-lists", LIST_READERS),
+    ("申报期", "/admin/declaration-windows", WINDOW_MANAGERS),
     ("用户管理", "/admin/users", frozenset({"admin"})),
 ]
 DESIGNERS = frozenset({"designer", "admin"})
@@ -180,8 +192,13 @@ PAGES: list[tuple[str, str, frozenset[str], str]] = [
     ("/designer/modeler", "modeler.html", DESIGNERS, "流程建模"),
     ("/designer/dmn", "dmn.html", DESIGNERS, "决策表"),
     ("/designer/forms", "forms.html", DESIGNERS, "表单设计"),
+    ("/designer/migrations", "migrations.html", DESIGNERS, "实例迁移"),
+    ("/designer/analytics", "analytics.html", frozenset({"designer", "supervisor", "auditor", "admin"}),
+     "流程运行分析"),
     ("/admin/calendar", "calendar.html", frozenset({"admin", "designer", "supervisor", "auditor"}), "工作日历"),
     ("/admin/users", "admin_users.html", frozenset({"admin"}), "用户管理"),
+    ("/annual-lists", "annual_lists.html", LIST_READERS, "年度项目清单"),
+    ("/admin/declaration-windows", "declaration_windows.html", WINDOW_MANAGERS, "申报期与预算安排"),
 ]
 
 

@@ -80,7 +80,7 @@ def test_under_gunicorn_runaways_are_422_others_are_served_and_children_do_not_l
         edu_id = s.scalar(select(User.id).where(User.username == "edu"))
     token = identity.issue_token(ctx, edu_id)[0]
     port = _free_port()
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test"}
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "test-" + "0" * 32}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "service.http.serve:wsgi()"],

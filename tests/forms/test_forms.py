@@ -78,6 +78,7 @@ CONTRACT: dict[str, dict[str, list[str] | str]] = {
                    "acceptance_conclusion": ["通过", "整改后通过", "不通过"]},
     "acceptance_report_filing": {"acceptance_report": TEXT},
     "self_evaluation": {"total_score": "number", "grade": GRADES},
+    "evaluation_proposal": {"evaluation_proposal": ["建议选取", "不建议选取"]},
     "evaluation_selection": {"selected_for_evaluation": BOOL},
     "performance_evaluation": {"score": "number", "grade": GRADES, "result_application": LIST},
 }
@@ -141,7 +142,7 @@ def credit_code_ok(code: str) -> bool:
 
 def test_every_contract_form_exists_and_nothing_else():
     assert form_names() == sorted(CONTRACT)
-    assert len(CONTRACT) == 29
+    assert len(CONTRACT) == 30
 
 
 @pytest.mark.parametrize("name", form_names())

@@ -24,6 +24,12 @@ def test_a_project_runs_to_the_end_through_the_api(api, ctx):
         current = project["current_tasks"]
         if not current:
             assert project["stage"] == "项目批准" and not approved
+            # 第七条(五): 市大数据局 compiles the list, 市财政局 co-signs it, 市政府 approves it.
+            r = api.as_("bigdata").put("/api/annual-lists/2027/draft", json={"entries": [{"project_id": pid}]})
+            assert r.status_code == 200, r.json
+            list_id = r.json["list_id"]
+            r = api.as_("finance").post(f"/api/annual-lists/2027/lists/{list_id}/cosign", json={})
+            assert r.status_code == 200, r.json
             r = api.as_("gov").post("/api/annual-lists/2027", json={"approved": {str(pid): 450.0},
                                                                     "document_no": "东政办字〔2026〕1号"})
             assert r.status_code == 200 and r.json["released"] == [pid], r.json

@@ -24,7 +24,8 @@ def test_process_versions_with_sources_and_instance_counts(api, ctx, driver):
     r = api.as_("designer").get(f"/api/processes/{v1['id']}")
     assert r.status_code == 200
     body = r.json
-    assert set(body["files"]) == {BPMN, "change_rule.dmn"} and "<bpmn:definitions" in body["files"][BPMN]
+    assert set(body["files"]) == {BPMN, "change_rule.dmn", "preliminary_outcome.dmn", "review_outcome.dmn"}
+    assert "<bpmn:definitions" in body["files"][BPMN]
     assert (body["version"], body["process_key"], body["instances"]) == (1, "govflow_lifecycle",
                                                                          {"running": 1, "total": 2})
     assert body["checksum"] == v1["checksum"] and body["deployed_by"] == "operator"

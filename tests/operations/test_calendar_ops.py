@@ -24,7 +24,7 @@ def contract_filing_signed(driver, ctx, contract_date: str, year: int = 2027) ->
         organisation.set_window(ctx, year, dt.date(2000, 1, 1), dt.date(2100, 1, 1), OPERATOR)
     pid = driver.declare("市教育局", budget_year=year, participants=[]).project_id
     driver.run(pid)
-    annual_list.approve(ctx, year, {pid: 100.0}, GOV)
+    annual_list.compile_cosign_approve(ctx, year, {pid: 100.0}, GOV)
     driver.run(pid, until="procurement")
     driver.complete(pid, "procurement", contract_date=contract_date)
     return driver.item(pid, "contract_filing")

@@ -149,7 +149,7 @@ def test_refusals(ctx, driver, people):  # type: ignore[no-untyped-def]
 def test_bpmn_cc_units_copies_the_acceptance_report_on_completion(ctx, driver, people):  # type: ignore[no-untyped-def]
     pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
     driver.run(pid)
-    annual_list.approve(ctx, 2027, {pid: 400.0}, GOV)
+    annual_list.compile_cosign_approve(ctx, 2027, {pid: 400.0}, GOV)
     driver.run(pid, until="acceptance_report_filing")
     with ctx.db.session() as s:
         assert not list(s.scalars(select(CarbonCopy)))

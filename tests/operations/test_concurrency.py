@@ -204,9 +204,30 @@ def test_annual_list_approved_twice_at_once_once(ctx, driver):
         pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
         driver.run(pid)  # runs until the project waits for the year's list
         waiting.append(pid)
-    results = run_at_once([lambda: annual_list.approve(ctx, 2027, {p: 100.0 for p in waiting}, gov)
-                           for _ in range(3)])
+    system = Actor.system()
+    list_id = annual_list.compile_list(ctx, 2027, [{"project_id": p} for p in waiting], system)
+    annual_list.cosign(ctx, list_id, system)
+    # Three 市政府 approvals of the one co-signed list at the same moment, with different amounts:
+    # one wins, the others are told it is already approved, and nothing of theirs is written.
+    results = run_at_once([lambda n=n: annual_list.approve(ctx, 2027, {p: 100.0 + n for p in waiting}, gov,
+                                                           f"东政字〔2026〕{n}号", list_id=list_id)
+                           for n in range(3)])
     assert sorted(kind for kind, _ in results) == ["conflict", "conflict", "ok"], results
+    assert all("已批准" in str(value) for kind, value in results if kind == "conflict"), results
+    winner = next(value for kind, value in results if kind == "ok")
+    with ctx.db.session() as s:
+        from service.storage.models import AnnualList, AuditRecord
+
+        row = s.get(AnnualList, list_id)
+        assert row is not None and row.status == "approved"
+        amounts = {e["amount"] for e in row.approved_entries}  # one approval's amounts, not a mix
+        assert len(amounts) == 1
+        assert row.document_no == f"东政字〔2026〕{round(amounts.pop() - 100)}号"
+        for pid in waiting:
+            records = list(s.scalars(select(AuditRecord).where(AuditRecord.project_id == pid,
+                                                               AuditRecord.action == "annual_list_approved")))
+            assert len(records) == 1 and records[0].detail["document_no"] == row.document_no
+    assert winner.released == waiting
     for pid in waiting:
         assert [w.task_name for w in driver.open_items(pid)] == ["consistency_request"], pid
         chain_ok(ctx, pid)

@@ -36,7 +36,7 @@ def project(ctx, project_id: int) -> Project:
 def to_construction(driver, ctx, unit: str = "市教育局", **declare) -> int:
     pid = driver.declare(unit, budget_year=2027, **declare).project_id
     driver.run(pid, answers={"review_consolidate": [{"approved_estimate": 1000.0}]})
-    annual_list.approve(ctx, 2027, {pid: 900.0}, GOV)
+    annual_list.compile_cosign_approve(ctx, 2027, {pid: 450.0}, GOV)
     driver.run(pid, until="construction")
     return pid
 
@@ -51,7 +51,7 @@ def test_happy_path_runs_to_the_end(ctx, driver):
     driver.run(pid)
     p = project(ctx, pid)
     assert (p.status, p.stage) == ("active", "项目批准")
-    approved = annual_list.approve(ctx, 2027, {pid: 450.0}, GOV, document_no="东政办字〔2026〕1号")
+    approved = annual_list.compile_cosign_approve(ctx, 2027, {pid: 450.0}, GOV, document_no="东政办字〔2026〕1号")
     assert approved.released == [pid]
     driver.run(pid)
     p = project(ctx, pid)
@@ -155,7 +155,7 @@ def test_acceptance_impossible_before_review_passed(ctx, driver):
 def test_termination_before_procurement(ctx, driver):
     pid = driver.declare("市教育局", budget_year=2027).project_id
     driver.run(pid)
-    annual_list.approve(ctx, 2027, {pid: 100.0}, GOV)
+    annual_list.compile_cosign_approve(ctx, 2027, {pid: 100.0}, GOV)
     driver.complete(pid, "consistency_request", procurement_action="终止项目", termination_reason="需求变化，不再实施")
     (item,) = driver.open_items(pid)
     assert item.task_name == "termination_filing"
@@ -174,12 +174,12 @@ def test_project_left_off_the_annual_list_ends(ctx, driver):
     off = driver.declare("市卫生健康委员会", budget_year=2027).project_id
     for pid in (on, off):
         driver.run(pid)
-    result = annual_list.approve(ctx, 2027, {on: 300.0}, GOV)
+    result = annual_list.compile_cosign_approve(ctx, 2027, {on: 300.0}, GOV, left_off=[off])
     assert (result.released, result.left_off) == ([on], [off])
     assert project(ctx, off).outcome == "未列入清单"
     assert [w.task_name for w in driver.open_items(on)] == ["consistency_request"]
     with pytest.raises(Exception) as exc:
-        annual_list.approve(ctx, 2027, {}, GOV)
+        annual_list.approve(ctx, 2027, {}, GOV, "东政字〔2026〕2号")
     assert "已批准" in str(exc.value)
 
 
@@ -193,11 +193,11 @@ def test_annual_list_is_correlated_on_budget_year(ctx, driver):
     for pid in (y27, y28):
         driver.run(pid)
     with pytest.raises(ValidationFailed) as exc:  # a 2028 project cannot be put on the 2027 list
-        annual_list.approve(ctx, 2027, {y27: 1.0, y28: 1.0}, GOV)
-    assert [e.path for e in exc.value.errors] == [f"approved/{y28}"]
-    annual_list.approve(ctx, 2027, {y27: 1.0}, GOV)
+        annual_list.compile_cosign_approve(ctx, 2027, {y27: 1.0, y28: 1.0}, GOV)
+    assert [e.path for e in exc.value.errors] == ["entries/1/project_id"]
+    annual_list.compile_cosign_approve(ctx, 2027, {y27: 1.0}, GOV)
     assert project(ctx, y28).stage == "项目批准" and project(ctx, y28).status == "active"
-    annual_list.approve(ctx, 2028, {y28: 1.0}, GOV)
+    annual_list.compile_cosign_approve(ctx, 2028, {y28: 1.0}, GOV)
     assert [w.task_name for w in driver.open_items(y28)] == ["consistency_request"]
 
 
@@ -205,5 +205,5 @@ def test_only_government_approves_the_list(ctx, driver):
     from service.domain.errors import Forbidden
 
     with pytest.raises(Forbidden) as exc:
-        annual_list.approve(ctx, 2027, {}, Actor("x", "市大数据局", frozenset({"leader"})))
+        annual_list.approve(ctx, 2027, {}, Actor("x", "市大数据局", frozenset({"leader"})), "东政字〔2026〕1号")
     assert exc.value.article == "第七条(五)"

@@ -16,7 +16,8 @@ from tests.operations.test_lifecycle import to_construction
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 DESIGNER = Actor("设计员", None, frozenset({"designer"}))
-SCRIPT = ("change_bp = ceil_div(round(change_amount * 100) * 10000, round(approved_estimate * 100))\n"
+SCRIPT = ("change_bp = ceil_div((round(change_amount * 100) + round(filed_change_amount * 100)) * 10000,"
+          " round(approved_estimate * 100))\n"
           "within_estimate = new_total &lt;= approved_estimate")
 
 
@@ -98,7 +99,8 @@ def test_a_runaway_or_escaping_script_is_stopped_and_nothing_is_saved(ctx, drive
         revision = s.scalar(select(ProcessInstance.revision).where(ProcessInstance.project_id == pid))
         audits = s.scalar(select(func.count()).select_from(AuditRecord))
     with pytest.raises(ProcessError) as exc:
-        tasks.complete(ctx, item.id, driver.answer("change_request"), worker("市教育局"))
+        # to_construction approves 1000: a content change of 30 leaves the total there.
+        tasks.complete(ctx, item.id, driver.answer("change_request", {"new_total": 1000.0}), worker("市教育局"))
     assert "脚本" in exc.value.message and any(n in exc.value.message for n in needle)
     with ctx.db.session() as s:
         assert s.scalar(select(ProcessInstance.revision).where(ProcessInstance.project_id == pid)) == revision

@@ -17,8 +17,10 @@ SUPERVISOR = Actor("督办员", "市大数据局", frozenset({"supervisor"}))
 AUDITOR = Actor("审计员", "市审计局", frozenset({"auditor"}))
 REVIEWS = {"review_bigdata": {"conclusion": "同意", "suggested_estimate": 455.0},
            "review_cac": {"conclusion": "同意"},
-           "review_police": {"conclusion": "修改后同意", "confirmed_mlps_level": "第三级"},
-           "review_crypto": {"conclusion": "不同意", "crypto_level": "第二级"}}
+           "review_police": {"conclusion": "不同意", "confirmed_mlps_level": "第三级"},
+           "review_crypto": {"conclusion": "修改后同意", "crypto_level": "第二级"}}
+# 市公安局's 不同意 makes 通过 need written reasons (review_outcome.dmn, docs/opinions.md).
+REASONS = {"dissent_justification": "公安局所提等保问题已补充第三级测评计划，经会审确认不影响通过。"}
 
 
 def _at_consolidation(driver, *, estimate: float = 480.5) -> int:  # type: ignore[no-untyped-def]
@@ -58,7 +60,7 @@ def test_consolidator_sees_the_four_branches_and_opens_their_finished_tasks(ctx,
     f = project_file.task_file(ctx, item.id, BIGDATA)
     rows = f["branches"]["rows"]
     assert [r["unit"] for r in rows] == ["市大数据局", "市委网信办", "市公安局", "市密码管理局"]
-    assert [r["conclusion"]["value"] for r in rows] == ["同意", "同意", "修改后同意", "不同意"]
+    assert [r["conclusion"]["value"] for r in rows] == ["同意", "同意", "不同意", "修改后同意"]
     figures = {r["unit"]: {x["field"]: x["value"] for x in r["figures"]} for r in rows}
     assert figures["市大数据局"]["suggested_estimate"] == 455.0
     assert figures["市公安局"]["confirmed_mlps_level"] == "第三级"
@@ -111,7 +113,7 @@ def test_prefill_of_the_declared_estimate_and_the_budget_amount(ctx, driver):
     watched = task_actions.get_task(ctx, item.id, AUDITOR)
     assert "declared_estimate" not in watched["data"] and watched["prefill"]["declared_estimate"]["value"] == 480.5
 
-    driver.complete(pid, "review_consolidate", approved_estimate=452.3)
+    driver.complete(pid, "review_consolidate", approved_estimate=452.3, **REASONS)
     budget = driver.item(pid, "submit_budget")
     view = task_actions.get_task(ctx, budget.id, worker("市教育局"))
     assert view["data"]["budget_amount"] == 452.3
@@ -126,7 +128,7 @@ def test_schema_checks_accept_the_prefill_keyword(ctx):
 
 def test_project_detail_carries_each_steps_decision_for_its_readers(ctx, driver):
     pid = _at_consolidation(driver)
-    driver.complete(pid, "review_consolidate", approved_estimate=460.0)
+    driver.complete(pid, "review_consolidate", approved_estimate=460.0, **REASONS)
     steps = {s["task"]: s for s in dossier.project_detail(ctx, pid, worker("市教育局"))["completed_steps"]}
     decided = {d["field"]: d["value"] for d in steps["review_consolidate"]["decision"]}
     assert decided["plan_review_result"] == "通过" and decided["approved_estimate"] == 460.0

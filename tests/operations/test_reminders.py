@@ -157,8 +157,10 @@ def test_paused_clock_and_extension_move_reminders_and_escalations(ctx, driver):
     reminders.tick(ctx, bj("2026-04-27"), cfg=CFG)  # remind_before sent
     clocks.pause(ctx, item.id, "缺少可行性研究报告，请补正", SUPERVISOR, now=bj("2026-04-27", 11))
     assert reminders.tick(ctx, bj("2026-04-29"), cfg=CFG).notifications == 0  # stopped: no due-day reminder
-    [w] = warnings.warnings(ctx, grades=("green", "yellow", "red"), now=bj("2026-05-06"))
-    assert w.paused and (w.grade, w.used_working_days) == ("green", 5)  # frozen at 5 of 7 while stopped
+    [w] = warnings.warnings(ctx, grades=("green", "yellow", "red", "paused"), now=bj("2026-05-06"))
+    # Frozen at 5 of 7 while stopped, and never graded: the reason instead (docs/clocks.md).
+    assert w.paused and (w.grade, w.used_working_days) == ("paused", 5)
+    assert w.label == "已暂停计时（补正：缺少可行性研究报告，请补正）" and w.overdue_working_days == 0
     # Resumed Thursday 04-30: 04-28, 04-29, 04-30 did not count → due 04-29 + 3 = 05-07.
     assert clocks.resume(ctx, item.id, SUPERVISOR, now=bj("2026-04-30")) == 3
     with ctx.db.session() as s:

@@ -81,8 +81,11 @@ def test_overview_of_a_period(ctx, scene):
     assert out["overdue_by_unit"][0]["unit"] in by_unit
     (stage,) = out["overdue_by_stage"]
     assert (stage["overdue"], stage["escalated"], stage["max_level"], stage["max_days_overdue"]) == (3, 1, 2, 7)
-    assert {r["unit"]: (r["completed"], r["on_time"], r["late"], r["rate"]) for r in out["on_time"]} == {
-        "市民政局": (1, 1, 0, 1.0), "市卫生健康委员会": (1, 0, 1, 0.0), "市财政局": (1, 0, 1, 0.0)}
+    # The open task past its due date counts against its unit's 按期办结率 (docs/clocks.md).
+    assert {r["unit"]: (r["completed"], r["on_time"], r["late"], r["open_overdue"], r["rate"])
+            for r in out["on_time"]} == {
+        "市民政局": (1, 1, 0, 0, 1.0), "市卫生健康委员会": (1, 0, 1, 0, 0.0), "市财政局": (1, 0, 1, 0, 0.0),
+        "市大数据局": (0, 0, 0, 1, 0.0)}
     assert out["weekly"] == [
         {"week_start": "2026-03-09", "completed": 2, "on_time": 1, "late": 1, "opened": 4, "overdue_open_at_end": 1},
         {"week_start": "2026-03-16", "completed": 1, "on_time": 0, "late": 1, "opened": 0, "overdue_open_at_end": 1},
@@ -119,3 +122,23 @@ def test_only_supervision_and_valid_periods(ctx, scene):
         with pytest.raises(ValidationFailed) as err:
             statistics.parse_period(*args, today)  # type: ignore[arg-type]
         assert err.value.errors[0].path == field
+
+
+def test_open_overdue_counts_against_the_rate_unless_its_clock_is_paused(ctx, scene):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from service.operations import clocks
+
+    period = {"date_from": dt.date(2026, 3, 1), "date_to": dt.date(2026, 3, 31), "now": bj("2026-04-02 10:00")}
+    out = statistics.overview(ctx, SUPERVISOR, **period)
+    [row] = [r for r in out["on_time"] if r["unit"] == "市大数据局"]
+    assert (row["completed"], row["open_overdue"], row["rate"]) == (0, 1, 0.0)
+    with ctx.db.session() as s:
+        open_id = s.scalar(select(WorkItem.id).where(WorkItem.project_id == scene, WorkItem.state == "open",
+                                                     WorkItem.task_name == "preliminary_review"))
+    # 补正 before it fell due: its clock stands still, so it is overdue nowhere (docs/clocks.md).
+    clocks.pause(ctx, open_id, "请补充可行性研究报告", SUPERVISOR, now=bj("2026-03-16 10:00"))
+    out = statistics.overview(ctx, SUPERVISOR, **period)
+    assert "市大数据局" not in {r["unit"] for r in out["on_time"]}
+    assert "市大数据局" not in {r["unit"] for r in out["overdue_by_unit"]}
+    assert [w["overdue_open_at_end"] for w in out["weekly"]][-1] == 0

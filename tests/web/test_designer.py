@@ -77,14 +77,17 @@ def test_rename_task_deploy_version_2_running_instance_keeps_version_1(web_ctx, 
     shot(page, "modeler")
 
     page.get_by_role("button", name="部署新版本").click()
+    # The preview names the version replaced and the renamed task before anything goes live.
+    expect(page.locator("#preview-replaces")).to_contain_text("版本 1")
+    expect(page.locator("#preview-changes")).to_contain_text(NEW_NAME)
     page.locator("#deploy-dialog").get_by_role("button", name="确认部署").click()
     expect(page.locator("#status")).to_contain_text("已部署为新版本：版本 2")
     expect(page.locator("#base-version")).to_have_text("版本 2")
     expect(page.locator("#dirty-flag")).to_be_hidden()
-    # Deploying again without a change makes no version 3.
+    # Deploying again without a change makes no version 3 (the preview says so; no dialog).
     page.get_by_role("button", name="部署新版本").click()
-    page.locator("#deploy-dialog").get_by_role("button", name="确认部署").click()
-    expect(page.locator("#status")).to_contain_text("内容未变化，未生成新版本")
+    expect(page.locator("#status")).to_contain_text("无需部署")
+    expect(page.locator("#deploy-dialog")).to_have_count(0)
     no_js_errors(page)
 
     page.goto("/designer")
@@ -139,9 +142,9 @@ def test_validation_issues_are_marked_on_the_diagram_and_block_deploy(web_ctx, s
     expect(page.locator('[data-testid="prop-id"]')).to_have_text(TASK)
     shot(page, "modeler-issues")
 
-    page.get_by_role("button", name="部署新版本").click()
-    page.locator("#deploy-dialog").get_by_role("button", name="确认部署").click()
+    page.get_by_role("button", name="部署新版本").click()  # the preview refuses it: no dialog to confirm
     expect(page.locator("#status")).to_contain_text("部署被拒绝")
+    expect(page.locator("#deploy-dialog")).to_have_count(0)
     expect(page.locator("#issues")).to_contain_text("部署被拒绝")
     expect(page.locator("#issue-list li")).to_have_count(2)
     versions = page.request.get("/api/processes").json()

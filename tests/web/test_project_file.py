@@ -14,8 +14,10 @@ from tests.web.test_department import field
 
 REVIEWS = {"review_bigdata": {"conclusion": "同意", "suggested_estimate": 455.0},
            "review_cac": {"conclusion": "同意"},
-           "review_police": {"conclusion": "修改后同意", "confirmed_mlps_level": "第三级"},
-           "review_crypto": {"conclusion": "不同意", "crypto_level": "第二级"}}
+           "review_police": {"conclusion": "不同意", "confirmed_mlps_level": "第三级"},
+           "review_crypto": {"conclusion": "修改后同意", "crypto_level": "第二级"}}
+# 市公安局's 不同意 makes 通过 need written reasons (review_outcome.dmn, docs/opinions.md).
+REASONS = {"dissent_justification": "公安局所提等保问题已补充第三级测评计划，经会审确认不影响通过。"}
 
 
 def _at_consolidation(web_ctx) -> tuple[Driver, int]:  # type: ignore[no-untyped-def]
@@ -33,8 +35,8 @@ def test_consolidator_sees_the_four_conclusions_side_by_side(sessions, web_ctx):
     page.goto(f"/tasks/{item.id}")
     table = page.locator("#branch-table")
     expect(table.locator("tbody tr")).to_have_count(4)
-    for unit, conclusion in (("市大数据局", "同意"), ("市委网信办", "同意"), ("市公安局", "修改后同意"),
-                             ("市密码管理局", "不同意")):
+    for unit, conclusion in (("市大数据局", "同意"), ("市委网信办", "同意"), ("市公安局", "不同意"),
+                             ("市密码管理局", "修改后同意")):
         row = table.locator(f'tbody tr[data-unit="{unit}"]')
         expect(row.locator(".fv-conclusion")).to_have_text(conclusion)
     expect(table.locator('tr[data-unit="市大数据局"] .fv-figures')).to_contain_text("455.00 万元")
@@ -114,7 +116,7 @@ def test_involved_unit_opens_a_completed_task_read_only_and_others_cannot(sessio
 
 def test_project_timeline_shows_each_steps_decision(sessions, web_ctx):
     driver, pid = _at_consolidation(web_ctx)
-    driver.complete(pid, "review_consolidate", approved_estimate=460.0)
+    driver.complete(pid, "review_consolidate", approved_estimate=460.0, **REASONS)
     page = sessions.as_("edu")
     page.goto(f"/projects/{pid}")
     timeline = page.locator("#timeline")

@@ -115,7 +115,39 @@ def test_a_supervisor_sees_an_overdue_task_escalated_on_the_dashboard(web_ctx, s
     expect(extend).to_be_hidden()
     expect(page.locator("#toasts")).to_contain_text("已延期，新的办理期限为")
     expect(page.locator("[data-stat=red] .value")).to_have_text("0")
+    # The level is read from the clock on its new date, not from the escalations sent before it:
+    # no longer overdue, no longer escalated, so the row leaves the board (docs/clocks.md).
+    expect(row).to_have_count(0)
     no_js_errors(page)
+
+
+def test_a_paused_task_shows_its_reason_on_the_board_the_inbox_and_the_task(web_ctx, sessions):
+    from service.operations.identity import DEMO_USERS
+
+    item = overdue_task(web_ctx)
+    page = sessions.as_("supervisor")
+    page.goto("/dashboard")
+    row = page.locator(f"#overdue-table tr[data-task-id='{item.id}']")
+    row.get_by_role("button", name="补正暂停").click()
+    page.locator("#pause-reason").fill("缺少等保测评报告")
+    page.locator("#pause-dialog button[type=submit]").click()
+    label = "已暂停计时（补正：缺少等保测评报告）"
+    expect(row).to_contain_text(label)
+    expect(row).not_to_contain_text("红牌")
+    expect(row.locator("td.level")).not_to_have_text("三级督办")
+    expect(row.locator("td.overdue-days")).to_have_text("0")
+    no_js_errors(page)
+
+    login = next(u for u, unit, roles, _ in DEMO_USERS if unit == item.unit and "leader" not in roles)
+    dept = sessions.as_(login)
+    dept.goto("/inbox")
+    inbox_row = dept.locator(f"tr[data-task-id='{item.id}']")
+    expect(inbox_row).to_contain_text(label)
+    expect(inbox_row).not_to_contain_text("逾期")
+    dept.goto(f"/tasks/{item.id}")
+    expect(dept.locator("#task-due")).to_contain_text(label)
+    expect(dept.locator("#task-due")).not_to_contain_text("已逾期")
+    no_js_errors(dept)
 
 
 def test_a_supervisor_opens_and_closes_a_rectification_from_the_dashboard(web_ctx, sessions):

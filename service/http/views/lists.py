@@ -14,7 +14,8 @@ from service.operations import oversight_lists, worklists
 bp = Blueprint("lists", __name__, url_prefix="/api")
 
 KINDS = ("remind_before", "remind_due", "escalation", "late_filing", "urge", "extension_requested",
-         "extension_decided", "cc", "withdrawn", "approval_closed", "countersign", "substitute")
+         "extension_decided", "cc", "withdrawn", "approval_closed", "countersign", "substitute",
+         "annual_list")
 PAGING = [q("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "页码，从 1 开始"),
           q("per_page", {"type": "integer", "minimum": 1, "maximum": worklists.MAX_PER_PAGE},
             f"每页条数（默认 {worklists.DEFAULT_PER_PAGE}，最多 {worklists.MAX_PER_PAGE}）")]

@@ -86,10 +86,28 @@ def export_xlsx() -> ResponseReturnValue:
 
 
 @bp.get("/<id:project_id>")
-@api("项目详情：阶段、当前任务、已办步骤（可见部分）、意见、附件、全部历程、流程版本", tag="项目",
-     responses={200: PROJECT_DETAIL})
+@api("项目详情：阶段、当前任务、最近的已办步骤（可见部分）、意见、附件、最近的历程"
+     "（history_next 为更早一页的游标）、流程版本", tag="项目", responses={200: PROJECT_DETAIL})
 def get(project_id: int) -> ResponseReturnValue:
     return jsonify(dossier.project_detail(ctx(), project_id, auth.actor()))
+
+
+HISTORY_PAGE = obj({"project_id": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object"}},
+                    "next": {"type": "integer", "nullable": True,
+                             "description": "更早一页的游标（作为 before 传入）；没有更早的记录时为 null"},
+                    "total": {"type": "integer"}}, ["project_id", "items", "next", "total"], extra=True)
+
+
+@bp.get("/<id:project_id>/history")
+@api("项目办理历程分页：序号小于 before 的最近 limit 条（页内按时间先后）", tag="项目",
+     query=[q("before", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+            q("limit", {"type": "integer", "minimum": 1, "maximum": dossier.HISTORY_MAX_PAGE})],
+     responses={200: HISTORY_PAGE})
+def history(project_id: int) -> ResponseReturnValue:
+    before = int_arg("before", minimum=1)
+    limit = int_arg("limit", minimum=1, maximum=dossier.HISTORY_MAX_PAGE, default=dossier.HISTORY_PAGE)
+    return jsonify(dossier.project_history(ctx(), project_id, auth.actor(), before=before,
+                                           limit=limit or dossier.HISTORY_PAGE))
 
 
 @bp.get("/<id:project_id>/file")

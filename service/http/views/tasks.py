@@ -20,7 +20,10 @@ INBOX_ROW = obj({**TASK["properties"],
                  "working_days_left": {"type": "integer", "nullable": True,
                                        "description": "距期限的法定工作日数（逾期为负，无期限为 null）"},
                  "warning": {"type": "string", "enum": ["yellow", "red"], "nullable": True,
-                             "description": "黄牌/红牌预警（正常为 null）"}}, extra=True)
+                             "description": "黄牌/红牌预警（正常为 null）"},
+                 "paused": {"type": "boolean", "description": "补正中，办理时限已暂停"},
+                 "clock_label": {"type": "string", "nullable": True,
+                                 "description": "期限状态：正常/黄牌/红牌/已暂停计时（补正：理由）"}}, extra=True)
 USER_BODY = obj({"user": {"type": "string", "minLength": 1, "maxLength": 100}}, ["user"])
 OK = obj({"ok": {"type": "boolean"}}, extra=True)
 
@@ -104,7 +107,7 @@ def complete(task_id: int) -> ResponseReturnValue:
                     # 后加签: the submission is held until the added signers have signed.
                     "held": done.held,
                     # Who acts next, for "已提交，下一步：…" (docs/lists.md).
-                    "next": worklists.next_steps(ctx(), done.opened)})
+                    "next": done.next if done.next is not None else worklists.next_steps(ctx(), done.opened)})
 
 
 CANDIDATES = {"type": "array", "items": obj({"username": {"type": "string"}, "display_name": {"type": "string"},

@@ -1,6 +1,7 @@
 // Validating and deploying a process bundle (the version's BPMN and DMN files) from the modeler
 // and the decision-table editor: the same server calls, confirmation and reports on both pages.
 import { api, ApiError, fail, h, toast } from "./api.js";
+import { confirmPreview } from "./deploy-preview.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,26 +14,6 @@ export function status(kind, ...children) {
 
 export function busy(on) {
   for (const id of ["validate", "deploy", "download"]) $(id).disabled = on;
-}
-
-function confirmDeploy(note) {
-  return new Promise((resolve) => {
-    const dialog = h("dialog", { class: "confirm-dialog", id: "deploy-dialog" },
-      h("h2", {}, "部署新版本"),
-      h("p", {}, note),
-      h("ul", { class: "help-list" },
-        h("li", {}, "运行中的项目仍按其原版本办理，不受影响；"),
-        h("li", {}, "部署后新申报的项目使用新版本。")),
-      h("div", { class: "actions dialog-actions" },
-        h("button", { type: "button", onclick: () => dialog.close("cancel") }, "取消"),
-        h("button", { type: "button", class: "primary", onclick: () => dialog.close("ok") }, "确认部署")));
-    dialog.addEventListener("close", () => {
-      resolve(dialog.returnValue === "ok");
-      dialog.remove();
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
 }
 
 // bundle(): the files to send; renderIssues(issues, {deployRefused}); deployed(files, result): the
@@ -54,19 +35,53 @@ export function bundleActions({ bundle, renderIssues, deployed, note }) {
     }
   }
 
+  // Preview first (the same checker as deploy): problems are shown and nothing can be confirmed;
+  // otherwise the dialog names the version replaced and what changes, and the deploy carries
+  // `replaces`, so a version someone else deployed meanwhile is not silently replaced (409).
   async function deploy() {
-    if (!(await confirmDeploy(note))) return;
+    busy(true);
+    status("info", "正在生成部署预览…");
+    let files;
+    let preview;
+    try {
+      files = await bundle();
+      preview = await api.post("/api/processes/preview", { files });
+    } catch (error) {
+      status("error", "部署预览失败：" + (error.display || error));
+      fail(error);
+      busy(false);
+      return;
+    }
+    busy(false);
+    if (!preview.valid) {
+      renderIssues(preview.issues, { deployRefused: true });
+      status("error", `部署被拒绝：该版本无法运行，发现 ${preview.issues.length} 个问题，详见右侧“校验结果”。`);
+      return;
+    }
+    if (preview.effect === "unchanged") {
+      status("info", `内容与当前最新版本 ${preview.replaces.version} 相同，无需部署。`);
+      return;
+    }
+    const answer = await confirmPreview(preview, { target: "deploy" });
+    if (!answer.ok) {
+      status("info", "已取消部署。");
+      return;
+    }
     busy(true);
     status("info", "正在部署…");
     try {
-      const files = await bundle();
-      const result = await api.post("/api/processes", { files });
+      const result = await api.post("/api/processes",
+        { files, replaces: preview.replaces ? preview.replaces.id : null, reason: answer.reason });
       renderIssues([]);
       deployed(files, result);
       if (result.created) {
         status("success", `已部署为新版本：版本 ${result.version}。运行中的项目仍按原版本办理，此后新申报的项目使用版本 ${result.version}。`,
           h("a", { href: "/designer" }, "查看版本列表"));
         toast(`已部署版本 ${result.version}`, "success");
+      } else if (result.promoted) {
+        status("success", `内容与历史版本 ${result.version} 相同：已把版本 ${result.version} 重新设为最新（替换版本 ${result.replaced_version}）。`,
+          h("a", { href: "/designer" }, "查看版本列表"));
+        toast(`版本 ${result.version} 已重新设为最新`, "success");
       } else {
         status("info", `内容未变化，未生成新版本（当前仍为版本 ${result.version}）。`);
       }

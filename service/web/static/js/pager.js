@@ -34,3 +34,25 @@ export function onSearch(input, run, delay = 300) {
     if (event.key === "Enter") { clearTimeout(timer); run(); }
   });
 }
+
+// 更多 above (or below) a list read by cursor (e.g. a project's 办理历程, newest page first):
+// `onMore(cursor)` loads the page before `cursor` and calls update(nextCursor, shown, total).
+export function morePager(onMore) {
+  const more = h("button", { type: "button", class: "pager-more" }, "更多");
+  const info = h("span", { class: "pager-info", "aria-live": "polite" });
+  const el = h("nav", { class: "pager", "aria-label": "更早的记录" }, info, more);
+  let cursor = null;
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try { await onMore(cursor); } finally { more.disabled = cursor === null; }
+  });
+  return {
+    el,
+    update(next, shown, total) {
+      cursor = next ?? null;
+      info.textContent = total ? `已显示最近 ${shown} / ${total} 条记录` : "";
+      more.disabled = cursor === null;
+      el.hidden = cursor === null;
+    },
+  };
+}

@@ -362,6 +362,25 @@ function objectNode(schema, name, value, required, ctx, { row = false, root = fa
   // Fields the schema does not know are kept as they are (never silently dropped).
   const extra = Object.fromEntries(Object.entries(data).filter(([k]) => !(k in props)));
 
+  // `x-show-if` {field: value | [values]} (the form builder's 显示条件): the field is shown only
+  // while the other field has that value, and a hidden field's value is not submitted.
+  const conditional = Object.entries(props).filter(([, sub]) => sub && sub["x-show-if"] && typeof sub["x-show-if"] === "object");
+  const applyShown = () => {
+    if (!conditional.length || ctx.readOnly) return;
+    const current = {};
+    for (const [k, c] of Object.entries(children)) current[k] = c.get();
+    for (const [k, sub] of conditional) {
+      const on = Object.entries(sub["x-show-if"]).every(([f, v]) => (Array.isArray(v) ? v.includes(current[f]) : current[f] === v));
+      if (children[k]) children[k].el.hidden = !on;
+    }
+  };
+  if (conditional.length && !ctx.readOnly) {
+    ctx.listeners.push(applyShown);
+    body.addEventListener("change", applyShown);
+    body.addEventListener("input", applyShown);
+    applyShown();
+  }
+
   const rules = conditionalRequired(schema);
   const markConditional = () => {
     if (!rules.length || ctx.readOnly) return;
@@ -398,6 +417,7 @@ function objectNode(schema, name, value, required, ctx, { row = false, root = fa
       if (ctx.readOnly) return value;
       const out = { ...extra };
       for (const [k, c] of Object.entries(children)) {
+        if (c.el.hidden) continue;
         const v = c.get();
         if (v !== undefined) out[k] = v;
       }

@@ -39,7 +39,9 @@ export function mineRow(p) {
     h("td", { class: "steps" }, list((t) => h("a", { href: `/tasks/${t.id}` }, t.title))),
     h("td", { class: "acting" }, list((t) => t.unit)),
     h("td", {}, list((t) => (t.due_date ? `${fmtDate(t.due_date)}${t.due_provisional ? "（预估）" : ""}` : "无期限"))),
-    h("td", {}, STATUS_LABELS[p.status] || p.status, p.outcome ? h("span", { class: "cell-sub" }, p.outcome) : null));
+    h("td", {}, STATUS_LABELS[p.status] || p.status,
+      p.suspension_label ? h("span", { class: "badge red suspension", style: "margin-left:4px" }, p.suspension_label) : null,
+      p.outcome ? h("span", { class: "cell-sub" }, p.outcome) : null));
 }
 
 // "已提交：编制建设方案（DY2027-00001）。下一步：市财政局 预算评审，期限 2027-05-20" from the

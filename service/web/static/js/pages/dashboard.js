@@ -156,15 +156,15 @@ function onTimeChart(rows) {
       scales: { x: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } },
       plugins: {
         legend: { display: false },
-        tooltip: { callbacks: { label: (c) => { const r = rated[c.dataIndex]; return `${c.parsed.x}%（办结 ${r.completed}，按期 ${r.on_time}）`; } } },
+        tooltip: { callbacks: { label: (c) => { const r = rated[c.dataIndex]; return `${c.parsed.x}%（办结 ${r.completed}，按期 ${r.on_time}，逾期未办 ${r.open_overdue || 0}）`; } } },
       },
     },
   }, rated.length === 0);
   const tbody = document.querySelector("#ontime-table tbody");
-  if (!rows.length) return emptyRow(tbody, 5, "统计区间内没有办结的限时任务");
+  if (!rows.length) return emptyRow(tbody, 6, "统计区间内没有办结的限时任务");
   tbody.replaceChildren(...rows.map((r) => h("tr", { "data-unit": r.unit },
     h("td", {}, r.unit), h("td", { class: "num" }, r.completed), h("td", { class: "num" }, r.on_time),
-    h("td", { class: "num" }, r.late),
+    h("td", { class: "num" }, r.late), h("td", { class: "num open-overdue" }, r.open_overdue || 0),
     h("td", { class: "num rate" }, r.rate === null || r.rate === undefined ? "—" : `${(r.rate * 100).toFixed(1)}%`))));
 }
 
@@ -263,15 +263,11 @@ async function loadTasks() {
   if (data.get("unit")) params.set("unit", data.get("unit"));
   if (data.get("stage")) params.set("stage", data.get("stage"));
   try {
-    const [warnings, escalations] = await Promise.all([
-      api.get(`/api/warnings?${params}`),
-      api.get(`/api/escalations?${params}`),
-    ]);
-    const levels = new Map();
-    for (const n of escalations) {
-      levels.set(n.work_item_id, Math.max(levels.get(n.work_item_id) || 0, n.level || 0));
-    }
-    state.tasks = warnings.map((w) => ({ ...w, level: levels.get(w.work_item_id) || 0 }));
+    // The level is the one the task's clock has reached on its current due date (延期 lowers it,
+    // 补正 suspends it), read by the server from the same clock as the grade; past escalation
+    // messages stay under 消息.
+    const warnings = await api.get(`/api/warnings?${params}`);
+    state.tasks = warnings.map((w) => ({ ...w, level: w.level || 0 }));
     renderTasks();
   } catch (e) {
     emptyRow(overdueBody, 9, errorText(e));
@@ -310,7 +306,7 @@ function taskRow(t) {
     h("td", {}, t.stage),
     h("td", { class: "nowrap" }, fmtDate(t.due_date)),
     h("td", { class: "num overdue-days" }, overdue ? h("span", { class: "days-left overdue" }, String(t.overdue_working_days)) : "0"),
-    h("td", {}, t.paused ? h("span", { class: "badge blue" }, "补正中（已暂停）")
+    h("td", {}, t.paused ? h("span", { class: "badge blue", title: t.label }, t.label || "已暂停计时")
       : h("span", { class: `badge ${t.grade}` }, WARNING_LABELS[t.grade] || t.label)),
     h("td", { class: "level" }, levelBadge(t.level)),
     h("td", {}, h("div", { class: "actions" }, ...actions)));

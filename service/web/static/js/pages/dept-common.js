@@ -49,6 +49,7 @@ const ACTIONS = {
   opinion_added: "填写意见",
   attachment_added: "上传附件",
   annual_list_approved: "年度清单批准",
+  budget_arranged_not_listed: "预算安排完成，未列入清单",
   process_ended: "流程结束",
   clock_paused: "补正暂停计时",
   clock_resumed: "恢复计时",
@@ -59,6 +60,7 @@ const ACTIONS = {
   deadline_recomputed: "期限重算",
   rectification_opened: "整改开始",
   rectification_closed: "整改完成",
+  instance_migrated: "流程版本迁移",
 };
 
 export const actionLabel = (action) => ACTIONS[action] || action;
@@ -81,9 +83,9 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
   const decisions = {};
   for (const t of project.completed_steps || []) if ((t.decision || []).length) decisions[t.id] = decisionText(t.decision);
   const shown = new Set(["project_declared", "task_completed", "task_sent_back", "opinion_added", "task_reassigned",
-    "task_delegated", "task_delegation_returned", "annual_list_approved", "process_ended", "deadline_extended",
+    "task_delegated", "task_delegation_returned", "annual_list_approved", "budget_arranged_not_listed", "process_ended", "deadline_extended",
     "clock_paused", "clock_resumed", "rectification_opened", "rectification_closed", "task_withdrawn",
-    "task_urged", "extension_requested", "extension_refused", "task_taken_back"]);
+    "task_urged", "extension_requested", "extension_refused", "task_taken_back", "instance_migrated"]);
   let rows = (project.history || []).filter((r) => shown.has(r.action));
   if (newestFirst) rows = rows.slice().reverse();
   if (limit) rows = rows.slice(0, limit);
@@ -104,6 +106,10 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
         // Each step's decision (结论, 入库, 审定投资概算 …) before its free-text opinion.
         extra = [decisions[r.work_item_id] ? h("div", { class: "decision" }, decisions[r.work_item_id]) : null,
           d.opinion ? h("div", { class: "opinion" }, d.opinion) : null];
+        break;
+      case "instance_migrated":
+        // 实例迁移 (docs/instance-migration.md): the running project moved to another process version.
+        what = `流程版本迁移：v${d.from_version} → v${d.to_version}`;
         break;
       case "task_taken_back":
         // 撤回 (docs/withdraw.md): the completer took the step back; the next tasks were cancelled.
@@ -158,9 +164,11 @@ export function historyTimeline(project, { limit = 0, newestFirst = false } = {}
   }));
 }
 
-export function dueText(task, daysLeft) {
+// `clock` (an inbox row) says whether the clock stands still: a paused task is never "逾期".
+export function dueText(task, daysLeft, clock = null) {
   if (!task.due_date) return "无期限";
   let text = fmtDate(task.due_date) + (task.due_provisional ? "（预估）" : "");
+  if (clock && clock.paused) return `${text}，${clock.clock_label || "已暂停计时"}`;
   if (daysLeft !== undefined && daysLeft !== null) {
     text += daysLeft < 0 ? `，已逾期 ${-daysLeft} 个工作日` : daysLeft === 0 ? "，今天到期" : `，剩余 ${daysLeft} 个工作日`;
   }

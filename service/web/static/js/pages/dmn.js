@@ -223,7 +223,7 @@ const { validate, deploy } = bundleActions({
     state.edited = {};
     state.dirty.clear();
     refreshButtons();
-    if (result.created) {
+    if (result.created || result.promoted) {  // promoted: an identical older version made current again
       state.version = { ...state.version, id: result.id, version: result.version };
       history.replaceState(null, "", `/designer/dmn?version=${result.id}&file=${encodeURIComponent(state.current)}`);
       showVersionInfo();

@@ -3,6 +3,7 @@
 // contract of the process) and 保存 as a new revision.
 import { api, ApiError, fail, fmtTime, h, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
+import { mountBuilder } from "../form-builder.js";
 
 const $ = (id) => document.getElementById(id);
 const SOURCE_LABELS = { file: "文件版本", db: "已在线修改" };
@@ -167,6 +168,38 @@ $("clear-data").addEventListener("click", () => {
   renderPreview();
 });
 
+// ---- visual builder (可视化设计) ------------------------------------------------------------------
+// The builder edits its own copy of the schema and writes it into the JSON editor after every
+// change, so 校验, 保存, the dirty flag and the preview work exactly as for typed JSON.
+
+let builderSchema = null;
+
+function builderChanged() {
+  textarea.value = JSON.stringify(builderSchema, null, 2);
+  renderGutter();
+  refreshDirty();
+  reparse();
+}
+
+function showBuilder(on) {
+  if (on) {
+    reparse();
+    if (state.schema === null) {
+      toast("JSON 有语法错误，修正后才能可视化编辑", "error");
+      return;
+    }
+    builderSchema = structuredClone(state.schema);
+    mountBuilder($("form-builder"), builderSchema, builderChanged);
+  }
+  $("form-builder").hidden = !on;
+  $("code-editor").hidden = on;
+  $("tab-builder").setAttribute("aria-selected", String(on));
+  $("tab-json").setAttribute("aria-selected", String(!on));
+}
+
+$("tab-builder").addEventListener("click", () => showBuilder(true));
+$("tab-json").addEventListener("click", () => showBuilder(false));
+
 // ---- list -------------------------------------------------------------------------------------
 
 function taskLabel(id) {
@@ -277,6 +310,9 @@ async function select(name) {
     renderList();
     refreshDirty();
     reparse();
+    $("tab-builder").disabled = false;
+    $("tab-json").disabled = false;
+    if (!$("form-builder").hidden) showBuilder(true);
   } catch (error) {
     fail(error);
   }

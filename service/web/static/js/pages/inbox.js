@@ -43,12 +43,14 @@ document.getElementById("inbox-pager").append(pages.el);
 function daysLeftCell(row) {
   const n = row.working_days_left;
   if (n === null || n === undefined) return h("td", { class: "num muted" }, "—");
+  if (row.paused) return h("td", { class: "days-left paused" }, row.clock_label || "已暂停计时");
   if (n < 0) return h("td", { class: "num days-left overdue" }, `逾期 ${-n} 个工作日`);
   if (n === 0) return h("td", { class: "num days-left" }, h("strong", {}, "今天到期"));
   return h("td", { class: "num days-left" }, `${n} 个工作日`);
 }
 
 function warningCell(row) {
+  if (row.paused) return h("td", {}, h("span", { class: "badge blue" }, "补正中"));
   if (!row.warning) return h("td", {}, h("span", { class: "muted" }, "正常"));
   return h("td", {}, h("span", { class: `badge ${row.warning === "red" ? "red" : "yellow"}` }, WARNING_LABELS[row.warning] || row.warning));
 }
@@ -100,7 +102,7 @@ function render(rows) {
     return;
   }
   tbody.replaceChildren(...rows.map((row) => {
-    const overdueRow = row.working_days_left !== null && row.working_days_left < 0;
+    const overdueRow = !row.paused && row.working_days_left !== null && row.working_days_left < 0;
     const project = row.project || {};
     return h("tr", { class: overdueRow ? "overdue" : "", dataset: { taskId: row.id, task: row.task } },
       h("td", {}, row.stage),

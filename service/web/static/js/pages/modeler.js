@@ -321,7 +321,7 @@ const { validate, deploy } = bundleActions({
     state.original = files;
     state.savedIdx = stackIdx();
     refreshButtons();
-    if (result.created) {
+    if (result.created || result.promoted) {  // promoted: an identical older version made current again
       state.version = { ...state.version, id: result.id, version: result.version };
       history.replaceState(null, "", `/designer/modeler?version=${result.id}`);
       showVersionInfo({ latest: true });

@@ -3,7 +3,9 @@
 import { api, fmtDate, fmtMoney, fmtTime, h, pageData, STATUS_LABELS, toast } from "../api.js";
 import { historyTimeline, takeFlash } from "./dept-common.js";
 import { projectFileCard } from "../file-view.js";
+import { morePager } from "../pager.js";
 import { ccBanner, ccButton } from "../carbon-copy.js";
+import { supervisionCard, suspensionBanner } from "../supervision-panel.js";
 
 const { project_id: projectId } = pageData();
 const root = document.getElementById("project-page");
@@ -23,11 +25,12 @@ function facts(p) {
     ["预算年度", p.budget_year],
     ["投资估算", p.estimate !== null && p.estimate !== undefined ? fmtMoney(p.estimate) : "—"],
     ["当前阶段", p.stage],
-    ["状态", STATUS_LABELS[p.status] || p.status],
+    ["状态", (STATUS_LABELS[p.status] || p.status) + (p.suspension_label ? `（${p.suspension_label}）` : "")],
     ["办理结果", p.outcome || "—"],
     ["紧急项目", p.is_urgent ? "是" : "否"],
     ["申报", `${p.declared_by_name || p.declared_by} · ${fmtTime(p.declared_at)}`],
-    ["流程版本", p.version ? `v${p.version.version}` : "—"],
+    ["流程版本", p.version ? `v${p.version.version}` + ((p.version_changes || []).length
+      ? `（${p.version_changes.map((c) => `${fmtTime(c.at)} 自 v${c.from_version} 迁移`).join("；")}）` : "") : "—"],
   ];
   return h("dl", { class: "kv", id: "project-facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v ?? "—"))]));
 }
@@ -127,6 +130,23 @@ async function auditStatus(box) {
   }
 }
 
+// The project answer holds the latest records only; 更多 reads the page before, oldest on top.
+function historyPager(p) {
+  const pages = morePager(async (before) => {
+    try {
+      const page = await api.get(`/api/projects/${projectId}/history?before=${before}`);
+      p.history = [...page.items, ...(p.history || [])];
+      pages.update(page.next, p.history.length, page.total);
+      document.getElementById("timeline").replaceChildren(historyTimeline(p));
+    } catch (e) {
+      toast(e.display || "办理历程加载失败", "error");
+    }
+  });
+  pages.el.id = "history-pager";
+  pages.update(p.history_next, (p.history || []).length, p.history_total);
+  return pages.el;
+}
+
 async function load() {
   let p;
   try {
@@ -147,6 +167,7 @@ async function load() {
         h("div", { class: "subtitle" },
           h("span", {}, p.code),
           h("span", { class: `badge ${STATUS_BADGE[p.status] || ""}`, id: "project-status" }, STATUS_LABELS[p.status] || p.status),
+          p.suspension_label ? h("span", { class: "badge suspended", id: "project-suspension" }, p.suspension_label) : null,
           h("span", {}, `阶段：${p.stage}`),
           h("span", {}, `建设单位：${p.unit}`),
           p.version ? h("span", { id: "process-version" }, `流程版本 v${p.version.version}`) : null)),
@@ -156,6 +177,7 @@ async function load() {
         // Only dossier readers may export (the API says so in can_export): no button that ends in a 403.
         p.can_export ? h("a", { class: "button primary", id: "export-zip", href: `/api/projects/${projectId}/export.zip`, download: "" }, "导出档案（ZIP）") : null)),
     ccBanner() || "",
+    suspensionBanner(p, load) || "",
     card("流程进度", diagramBox,
           h("div", { class: "diagram-tools" },
             h("div", { class: "legend" },
@@ -171,11 +193,12 @@ async function load() {
               h("button", { type: "button", id: "zoom-fit" }, "显示全图")))),
     h("div", { class: "grid two" },
       h("div", {},
-        card("办理历程", h("div", { id: "timeline" }, historyTimeline(p))),
+        card("办理历程", historyPager(p), h("div", { id: "timeline" }, historyTimeline(p))),
         projectFileCard(projectId)),
       h("div", {},
         card("项目信息", facts(p)),
         card("当前任务", currentTasks(p)),
+        supervisionCard(p, load),
         card("项目档案附件", documents(p)),
         card("审批单（打印、PDF）", approvalSheets(p)),
         card("审计校验", audit))));

@@ -54,6 +54,8 @@ function render(rows) {
     h("td", { class: "num" }, p.estimate !== null && p.estimate !== undefined ? fmtMoney(p.estimate) : "—"),
     h("td", {}, p.stage),
     h("td", {}, h("span", { class: `badge ${STATUS_BADGE[p.status] || ""}` }, STATUS_LABELS[p.status] || p.status),
+      // 暂停建设 / 暂停运行 (第十四条, 第二十六条): the project's tasks stand still.
+      p.suspension_label ? h("span", { class: "badge red suspension", style: "margin-left:4px" }, p.suspension_label) : null,
       p.outcome ? h("span", { class: "cell-sub" }, p.outcome) : null),
     h("td", {}, fmtTime(p.declared_at)))));
 }

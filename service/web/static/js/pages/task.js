@@ -100,14 +100,20 @@ function render(row) {
         h("span", {}, "项目：", h("a", { href: `/projects/${task.project_id}` }, `${proj.code || ""} ${proj.name || ""}`)),
         h("span", {}, `阶段：${task.stage}`),
         h("span", {}, `办理单位：${task.unit}`),
-        h("span", { class: row && row.working_days_left < 0 ? "days-left overdue" : "", id: "task-due" },
-          `期限：${dueText(task, row ? row.working_days_left : null)}`),
+        h("span", { class: row && !row.paused && row.working_days_left < 0 ? "days-left overdue" : "", id: "task-due" },
+          `期限：${dueText(task, row ? row.working_days_left : null, row)}`),
+        row && row.paused ? h("span", { class: "badge blue", id: "task-paused" }, project && project.suspension_label ? project.suspension_label : "补正中") : null,
         row && row.warning ? h("span", { class: `badge ${row.warning === "red" ? "red" : "yellow"}` }, row.warning === "red" ? "红牌" : "黄牌") : null,
         task.assignee ? h("span", { id: "task-assignee" }, `认领人：${person(task, "assignee")}`) : null)),
     h("div", { class: "actions" }, ccButton({ task: task.id }), h("a", { class: "button", href: "/inbox" }, "返回待办")));
 
   const formBox = h("div", { id: "task-form" });
-  const main = h("section", { class: "card" }, ...notices(p), heldNotice(task), approvalLine(), formBox);
+  // 暂停建设 / 暂停运行 (第十四条, 第二十六条): said before the form, which the server would refuse anyway.
+  const suspended = project && project.suspension_label && task.state === "open"
+    ? h("div", { class: "notice error", id: "task-suspended", role: "status" },
+      `项目已${project.suspension_label}（${project.suspension === "operation" ? "第二十六条" : "第十四条"}），本任务暂停办理、停止计时，待市大数据局恢复后再提交。`)
+    : null;
+  const main = h("section", { class: "card" }, suspended, ...notices(p), heldNotice(task), approvalLine(), formBox);
   if (!task.schema) formBox.append(h("p", { class: "muted" }, "该任务没有表单。"));
   else {
     const held = task.countersign_hold ? task.countersign_hold.data : null;

@@ -1,0 +1,119 @@
+"""Everything a completion reads, in one statement taken under the project lock (docs/performance.md).
+
+One SELECT returns the work item, its instance, its project (locked: FOR UPDATE OF projects on
+PostgreSQL), the instance's open work items (which the step may withdraw), whether the task has
+open 加签, and ids for the work items the step will open, so that their audit records can be hashed
+before anything is written (PostgreSQL: taken from the sequence; SQLite: max(id) + n, which is
+safe because BEGIN IMMEDIATE lets one writer in at a time).
+
+Freshness. A statement that waited for the lock sees the locked project row as committed by the
+previous writer (PostgreSQL re-reads it), but the other rows as they were when the statement
+began (docs/concurrency.md, "Folding the lock"). The statement therefore also reads the project's
+audit sequence through a subquery, which keeps the statement's snapshot: every writer of a
+project's rows appends to its audit chain (operations/audit.py) and so moves `audit_seq` on the
+project row, and a difference between the two values means a writer committed while this one
+waited. Then the same statement runs once more, now with the lock held: a fresh snapshot, no wait.
+The version columns of the work item and the instance remain the second line (a stale row there
+makes the write a StaleDataError, a 409, never a lost update)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, literal_column, select
+from sqlalchemy.orm import Session, aliased
+
+from service.domain.errors import NotFound
+from service.storage.models import Countersign, ProcessInstance, Project, WorkItem
+
+# Ids taken with the read: most steps open one task; a fan-out (4 reviews, N 参建单位) asks for more.
+_PREALLOCATE = 1
+
+
+@dataclass
+class CompletionRead:
+    item: WorkItem
+    instance: ProcessInstance
+    project: Project
+    open_items: list[WorkItem]
+    has_countersigns: bool
+    reread: bool = False
+    _ids: list[int] = field(default_factory=list)
+    _more: Callable[[int], list[int]] | None = None
+    # progress.apply's id source (None: it flushes to get ids).
+    new_ids: Callable[[int], list[int]] | None = None
+
+    def __post_init__(self) -> None:
+        if self._more is not None:
+            self.new_ids = self._take
+
+    def _take(self, n: int) -> list[int]:
+        """Ids for `n` new work items: the ones taken with the read first, then more if needed."""
+        take, self._ids = self._ids[:n], self._ids[n:]
+        if len(take) < n:
+            assert self._more is not None
+            take += self._more(n - len(take))
+        return take
+
+
+_OTHER = aliased(WorkItem, name="open_items")
+_SEEN = aliased(Project, name="seen")
+_NEWEST = aliased(WorkItem, name="newest")
+# Built once per dialect: constructing the aliased statement costs more than running it on SQLite.
+_STATEMENTS: dict[bool, Any] = {}
+
+
+def _statement(postgresql: bool) -> Any:
+    q = _STATEMENTS.get(postgresql)
+    if q is not None:
+        return q
+    countersigns = exists().where(Countersign.work_item_id == WorkItem.id, Countersign.state == "open")
+    if postgresql:
+        ids = literal_column("ARRAY(SELECT nextval(pg_get_serial_sequence('work_items', 'id')) "
+                             f"FROM generate_series(1, {_PREALLOCATE}))")
+        seen_seq = select(_SEEN.audit_seq).where(_SEEN.id == Project.id).scalar_subquery()
+    else:
+        ids = select(func.coalesce(func.max(_NEWEST.id), 0)).scalar_subquery()
+        seen_seq = Project.audit_seq
+    q = (select(WorkItem, ProcessInstance, Project, _OTHER, seen_seq.label("seen_seq"),
+                countersigns.label("has_countersigns"), ids.label("ids"))
+         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+         .join(Project, Project.id == WorkItem.project_id)
+         .outerjoin(_OTHER, and_(_OTHER.instance_id == WorkItem.instance_id, _OTHER.state == "open"))
+         .where(WorkItem.id == bindparam("work_item_id"))
+         .order_by(_OTHER.id)
+         .execution_options(populate_existing=True))
+    if postgresql:
+        q = q.with_for_update(of=Project)
+    _STATEMENTS[postgresql] = q
+    return q
+
+
+def _query(session: Session, work_item_id: int, postgresql: bool) -> Any:
+    return session.execute(_statement(postgresql), {"work_item_id": work_item_id}).all()
+
+
+def load(session: Session, work_item_id: int) -> CompletionRead:
+    """Lock the project of the work item and read what its completion needs (NotFound if none)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    rows = _query(session, work_item_id, postgresql)
+    reread = False
+    if rows and rows[0].seen_seq != rows[0][2].audit_seq:
+        rows = _query(session, work_item_id, postgresql)  # waited for a writer: read again, lock held
+        reread = True
+    if not rows:
+        raise NotFound("任务不存在")
+    item, instance, project = rows[0][0], rows[0][1], rows[0][2]
+    open_items = [r[3] for r in rows if r[3] is not None]
+    if postgresql:
+        ids = list(rows[0].ids)
+
+        def more(n: int) -> list[int]:
+            return list(session.scalars(select(func.nextval(func.pg_get_serial_sequence("work_items", "id")))
+                                        .select_from(func.generate_series(1, n))))
+        return CompletionRead(item, instance, project, open_items, bool(rows[0].has_countersigns), reread, ids, more)
+    # SQLite: BEGIN IMMEDIATE let this transaction in alone, so the ids after max(id) are its own.
+    counter = iter(range(int(rows[0].ids) + 1, 1 << 62))
+    return CompletionRead(item, instance, project, open_items, bool(rows[0].has_countersigns), reread, [],
+                          lambda n: [next(counter) for _ in range(n)])

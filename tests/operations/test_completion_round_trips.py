@@ -1,0 +1,149 @@
+"""The cheap completion path (docs/performance.md): what one completion costs in round trips on
+PostgreSQL (a count, not a timing), and the guarantees the folded read and the one-statement write
+must keep — fresh rows after a lock wait, version checks, the audit chain."""
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from service.operations import audit, completion_read
+from service.scenario import worker
+from service.storage import locks, one_statement
+from service.storage.models import AuditRecord, WorkItem
+
+# Round trips of one task completion on PostgreSQL: BEGIN, the locked read, the one write, COMMIT.
+PLAIN_COMPLETION = 4
+# Steps that do more by design: a fan-out takes extra ids (4 reviews), cc_units copies (抄送), the
+# cross-field and opinion rules read earlier forms, 预算评审 reads the year's window. None may exceed this.
+ANY_COMPLETION = 9
+
+
+def _counting(ctx: Any) -> list[str]:
+    seen: list[str] = []
+
+    def cursor(conn: Any, cur: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(ctx.db.engine, "before_cursor_execute", cursor)
+    event.listen(ctx.db.engine, "begin", lambda conn: seen.append("BEGIN"))
+    event.listen(ctx.db.engine, "commit", lambda conn: seen.append("COMMIT"))
+    return seen
+
+
+@pytest.fixture
+def pg_ctx(ctx, backend):  # type: ignore[no-untyped-def]
+    if backend != "postgresql":
+        pytest.skip("round trips are counted on PostgreSQL")
+    return ctx
+
+
+def test_a_completion_costs_at_most_four_round_trips_on_postgresql(pg_ctx, driver):
+    from service.operations import tasks
+
+    ctx = pg_ctx
+    driver.run(driver.declare("市教育局", budget_year=2027).project_id)  # per-process caches (units, spec)
+    seen = _counting(ctx)
+    by_task: dict[str, list[int]] = defaultdict(list)
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    for _ in range(60):
+        items = driver.open_items(pid)
+        if not items:
+            break
+        item = items[0]
+        data = driver.answer(item.form)
+        start = len(seen)
+        tasks.complete(ctx, item.id, data, worker(item.unit.name))
+        by_task[item.task_name].append(len(seen) - start)
+    assert "review_police" in by_task  # the walk reached 方案评审 and beyond (stops at the annual list)
+    plain = {name: counts for name, counts in by_task.items()
+             if name in ("preliminary_review_finance", "review_bigdata", "review_cac", "review_police",
+                         "review_crypto")}
+    assert plain and all(c <= PLAIN_COMPLETION for counts in plain.values() for c in counts), dict(by_task)
+    assert all(c <= ANY_COMPLETION for counts in by_task.values() for c in counts), dict(by_task)
+    with ctx.db.session() as s:
+        assert audit.verify(s, pid) is None
+
+
+def test_a_read_that_waited_for_the_lock_is_read_again(pg_ctx, driver):
+    """A writer holds the project and changes the task while the completion's read waits: the read
+    must return what that writer committed, not its own starting snapshot."""
+    ctx = pg_ctx
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    (item,) = driver.open_items(pid)
+    holder = ctx.db.sessions()
+    holder.begin()
+    project = locks.project(holder, pid)
+    holder.execute(update(WorkItem).where(WorkItem.id == item.id).values(assignee="周敏"))
+    audit.append(holder, project, actor="周敏", action="task_claimed", work_item_id=item.id, detail={})
+    holder.flush()
+    out: dict[str, Any] = {}
+
+    def read() -> None:
+        with ctx.db.session() as s:
+            got = completion_read.load(s, item.id)
+            out.update(assignee=got.item.assignee, seq=got.project.audit_seq, reread=got.reread)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    with ctx.db.engine.connect() as probe:  # wait until the reader really waits for the row lock
+        for _ in range(2000):
+            waiting = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()")).scalar()
+            if waiting:
+                break
+            probe.rollback()
+            threading.Event().wait(0.005)
+    seq = project.audit_seq
+    holder.commit()
+    holder.close()
+    reader.join(timeout=30)
+    assert out == {"assignee": "周敏", "seq": seq, "reread": True}
+
+
+def test_the_one_statement_write_checks_versions(pg_ctx, driver):
+    """A work item changed behind the writer's back (its row_version moved) fails the write, as the
+    unit of work's flush would, and nothing of the statement is kept."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    ctx = pg_ctx
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    (item,) = driver.open_items(pid)
+    with pytest.raises(StaleDataError):
+        with ctx.db.session() as s:
+            row = s.get(WorkItem, item.id)
+            row.assignee = "someone"
+            s.add(AuditRecord(project_id=pid, seq=999, actor="x", action="probe", detail={}, algorithm="sha256",
+                              prev_hash="", hash="h"))
+            with ctx.db.engine.begin() as other:
+                other.execute(update(WorkItem).where(WorkItem.id == item.id)
+                              .values(row_version=WorkItem.row_version + 1))
+            one_statement.write(s)
+    with ctx.db.session() as s:
+        assert s.get(WorkItem, item.id).assignee is None
+        assert s.scalar(select(AuditRecord).where(AuditRecord.action == "probe")) is None
+
+
+def test_the_one_statement_write_stores_what_a_flush_stores(pg_ctx, driver):
+    """Defaults, JSON, dates and the version counter come out as the ORM writes them."""
+    ctx = pg_ctx
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    (item,) = driver.open_items(pid)
+    with ctx.db.session() as s:
+        project = locks.project(s, pid)
+        row = s.get(WorkItem, item.id)
+        version = row.row_version
+        row.data = {"意见": "同意", "n": [1, 2.5]}
+        audit.append(s, project, actor="operator", action="probe", work_item_id=item.id,
+                     detail={"a": "中文", "b": None})
+        one_statement.write(s)
+    with ctx.db.session() as s:
+        row = s.get(WorkItem, item.id)
+        assert (row.data, row.row_version) == ({"意见": "同意", "n": [1, 2.5]}, version + 1)
+        record = s.scalar(select(AuditRecord).where(AuditRecord.action == "probe"))
+        assert record.detail == {"a": "中文", "b": None} and record.at is not None
+        assert audit.verify(s, pid) is None
