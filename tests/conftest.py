@@ -92,6 +92,11 @@ def make_ctx(url: str, **overrides):  # type: ignore[no-untyped-def]
     return ctx
 
 
+# For tests of PostgreSQL's own behaviour (row-lock queues, round trips): they run on PostgreSQL
+# only, instead of being collected for SQLite and skipped there.
+POSTGRESQL_ONLY = pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -9,21 +9,72 @@ import json
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 
 _SPEC_KEY = "__govflow_specs__"
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        # WorkflowConverter.to_dict with the task map converted by _tasks_to_dict (same output).
+        reg = self.registry
+        dct = {
+            "data": reg.convert(reg.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self._tasks_to_dict(workflow.tasks),
+            "root": str(workflow.task_tree.id),
+        }
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
+
+    def _tasks_to_dict(self, tasks: dict[UUID, Task]) -> dict[str, Any]:
+        """What mapping_to_dict(tasks) gives through Spiff's TaskConverter, built in one loop: every
+        task id is formatted once (not again as a parent and a child) and the registry's dispatch is
+        skipped. A task class with another converter goes through the registry as before."""
+        reg = self.registry
+        typename = reg.typenames.get(Task)
+        stock = reg.convert_to_dict.get(typename) if typename else None
+        bound = getattr(getattr(stock, "args", (None, None))[1], "__self__", None)
+        if type(bound) is not TaskConverter:
+            return self.mapping_to_dict(tasks)
+        convert = reg.convert
+        names = {k: str(k) for k in tasks}
+        out: dict[str, Any] = {}
+        for key, task in tasks.items():
+            if task.__class__ is not Task:
+                out[names[key]] = convert(task)
+                continue
+            parent = task.parent
+            if parent is None:
+                data, delta = task.data, {}
+            else:
+                mine, theirs = task.data, parent.data
+                data = {}
+                delta = {"updates": {k: mine[k] for k in mine if k not in theirs or mine[k] != theirs[k]},
+                         "deletions": [k for k in theirs if k not in mine]}
+            out[names[key]] = {
+                "id": names.get(task.id) or str(task.id),
+                "parent": (names.get(task._parent) or str(task._parent)) if parent is not None else None,
+                "children": [names.get(c) or str(c) for c in task._children],
+                "last_state_change": task.last_state_change,
+                "state": task.state,
+                "task_spec": task.task_spec.name,
+                "triggered": task.triggered,
+                "internal_data": convert(task.internal_data),
+                "data": data,
+                "delta": delta,
+                "typename": typename,
+            }
+        return out
 
     def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
         spec, subprocess_specs = dct.pop(_SPEC_KEY)

@@ -60,3 +60,7 @@ def configure(component: str, *, stream: Any = None) -> None:
     # The development server's request lines carry the raw path and query (search terms are names):
     # the access log of service.http.observe replaces them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO (a dozen lines per completion), and
+    # Alembic every migration step: the audit record is the history, so only their warnings.
+    for noisy in ("spiff", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

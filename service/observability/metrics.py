@@ -7,11 +7,10 @@ scrape by service.http.metrics_view, never per process."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 HTTP_REQUEST_SECONDS = Histogram(
     "govflow_http_request_duration_seconds", "HTTP request latency by route (the URL rule) and status.",
@@ -52,11 +51,25 @@ def process_exposition() -> bytes:
     return generate_latest(registry)
 
 
+_PENDING = "govflow.metrics.completions"
+
+
 def count_completion_on_commit(session: Session, task_name: str) -> None:
     """Count a completion when (and only if) its transaction commits: a rolled-back or conflicting
-    completion is not one."""
+    completion is not one. The names wait in session.info for the class-wide listeners below:
+    registering a listener on each session cost more than the rest of the bookkeeping."""
+    session.info.setdefault(_PENDING, []).append(task_name)
 
-    def _committed(_session: Any) -> None:
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    for task_name in session.info.pop(_PENDING, ()):
         TASK_COMPLETIONS.labels(task=task_name).inc()
 
-    event.listen(session, "after_commit", _committed, once=True)
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended without a commit (after_commit ran first otherwise): drop
+    # them. A savepoint's end (it has a parent) leaves them to the transaction around it.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -60,6 +60,7 @@ class CompletionRead:
 _OTHER = aliased(WorkItem, name="open_items")
 _SEEN = aliased(Project, name="seen")
 _NEWEST = aliased(WorkItem, name="newest")
+_OPEN = literal_column("'open'")
 # Built once per dialect: constructing the aliased statement costs more than running it on SQLite.
 _STATEMENTS: dict[bool, Any] = {}
 
@@ -80,7 +81,11 @@ def _statement(postgresql: bool) -> Any:
                 countersigns.label("has_countersigns"), ids.label("ids"))
          .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
          .join(Project, Project.id == WorkItem.project_id)
-         .outerjoin(_OTHER, and_(_OTHER.instance_id == WorkItem.instance_id, _OTHER.state == "open"))
+         # The project (one instance per project) and a literal 'open' let the planners use
+         # ix_work_items_project_state (project_id, state); on instance_id and state alone SQLite
+         # walked every open row of every project (ix_work_items_state_completed).
+         .outerjoin(_OTHER, and_(_OTHER.project_id == WorkItem.project_id,
+                                 _OTHER.instance_id == WorkItem.instance_id, _OTHER.state == _OPEN))
          .where(WorkItem.id == bindparam("work_item_id"))
          .order_by(_OTHER.id)
          .execution_options(populate_existing=True))

@@ -104,12 +104,16 @@ def _opinions(ctx: Govflow, session: Session, item: WorkItem, spec: str) -> list
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
     tasks = {w.split(".", 1)[0]: (w.split(".", 1)[1] if "." in w else None) for w in wanted}
     rows = session.execute(
-        select(WorkItem.id, WorkItem.task_name, WorkItem.title, WorkItem.form, WorkItem.data, Unit.name)
+        select(WorkItem.id, WorkItem.task_name, WorkItem.title, WorkItem.form, WorkItem.data, WorkItem.state,
+               Unit.name)
         .join(Unit, Unit.id == WorkItem.unit_id)
-        .where(WorkItem.instance_id == item.instance_id, WorkItem.task_name.in_(list(tasks)),
-               WorkItem.state == "completed", WorkItem.completed_at <= item.created_at)
+        # By project and task name (ix_work_items_project), the state checked below: with
+        # `state = 'completed'` in the WHERE, SQLite took ix_work_items_state_completed and read
+        # the completed rows of every project.
+        .where(WorkItem.project_id == item.project_id, WorkItem.instance_id == item.instance_id,
+               WorkItem.task_name.in_(list(tasks)), WorkItem.completed_at <= item.created_at)
         .order_by(WorkItem.completed_at, WorkItem.id))
-    latest = {row.task_name: row for row in rows}
+    latest = {row.task_name: row for row in rows if row.state == "completed"}
     out = []
     for task, field in tasks.items():
         row = latest.get(task)

@@ -84,7 +84,10 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     algorithm = ctx.settings.audit_hash
     ready = {t.id: t for t in runtime.ready_user_tasks(wf)}
     if open_items is None:
-        open_items = list(session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
+        # The project too: (project_id, state) is an index; (instance_id, state) alone made SQLite
+        # walk every open row of every project.
+        open_items = list(session.scalars(select(WorkItem).where(WorkItem.project_id == project.id,
+                                                                 WorkItem.instance_id == instance.id,
                                                                  WorkItem.state == "open")))
     for item in open_items:
         # The row being completed in this transaction is not flushed yet: skip it by its state.

@@ -185,7 +185,7 @@ def _execute(session: Session, inserts: list[Any], updates: list[Any], deletes: 
     ctes: list[str] = []
     expected: list[int] = []
     params: dict[str, Any] = {}
-    order = {t: i for i, t in enumerate(_sorted_tables())}
+    order = _table_order()
 
     update_groups: dict[tuple[Table, tuple[str, ...], str | None], list[dict[str, Any]]] = {}
     for _, (table, row, version, _after) in updates:
@@ -238,30 +238,25 @@ def _execute(session: Session, inserts: list[Any], updates: list[Any], deletes: 
 
 def _execute_core(session: Session, inserts: list[Any], updates: list[Any],
                   deletes: list[tuple[Table, str, int]]) -> None:
-    order = {t: i for i, t in enumerate(_sorted_tables())}
+    order = _table_order()
     conn = session.connection()
     groups: dict[tuple[Table, tuple[str, ...], str | None], list[dict[str, Any]]] = {}
     for _, (table, row, version, _after) in updates:
         groups.setdefault((table, tuple(row), version), []).append(row)
     for (table, columns, version), rows in sorted(groups.items(), key=lambda g: order.get(g[0][0], 0)):
         pk = table.primary_key.columns.values()[0]
-        values = {c: bindparam(f"v_{c}") for c in columns if c not in (pk.name, version)}
-        where = [pk == bindparam("k_pk")]
-        if version:
-            values[version] = table.c[version] + 1
-            where.append(table.c[version] == bindparam("k_version"))
         params = [{"k_pk": r[pk.name], **({"k_version": r[version]} if version else {}),
                    **{f"v_{c}": r[c] for c in columns if c not in (pk.name, version)}} for r in rows]
-        result = conn.execute(update(table).where(*where).values(values), params)
+        result = conn.execute(_update_statement(table, columns, version), params)
         if result.rowcount != len(rows):
             raise StaleDataError(f"{table.name}: expected to update {len(rows)} row(s), updated {result.rowcount}")
     for table, column, value in deletes:
-        conn.execute(table.delete().where(table.c[column] == value))
+        conn.execute(_delete_statement(table, column), {"k_value": value})
     inserted: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for _, table, row, _assigned in inserts:
         inserted.setdefault((table, tuple(sorted(row))), []).append(row)
     for (table, _columns), rows in sorted(inserted.items(), key=lambda g: order.get(g[0][0], 0)):
-        conn.execute(insert(table), rows)
+        conn.execute(_insert_statement(table), rows)
     _settle(session, inserts, updates)
 
 
@@ -270,10 +265,53 @@ def _rows_json(rows: list[dict[str, Any]]) -> str:
                       separators=(",", ":"))
 
 
-def _sorted_tables() -> list[Table]:
+# Built once: `MetaData.sorted_tables` sorts the schema's foreign keys on every access, and a
+# constructed UPDATE costs more to build than to run on SQLite. Keyed by the table count, so a
+# table added at run time (tests) gets a fresh order.
+_ORDER: dict[int, dict[Table, int]] = {}
+_UPDATES: dict[tuple[Table, tuple[str, ...], str | None], Any] = {}
+_INSERTS: dict[Table, Any] = {}
+_DELETES: dict[tuple[Table, str], Any] = {}
+
+
+def _table_order() -> dict[Table, int]:
     from service.storage.models import Base
 
-    return list(Base.metadata.sorted_tables)
+    order = _ORDER.get(len(Base.metadata.tables))
+    if order is None:
+        order = {t: i for i, t in enumerate(Base.metadata.sorted_tables)}
+        _ORDER.clear()
+        _ORDER[len(Base.metadata.tables)] = order
+    return order
+
+
+def _update_statement(table: Table, columns: tuple[str, ...], version: str | None) -> Any:
+    key = (table, columns, version)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        pk = table.primary_key.columns.values()[0]
+        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns if c not in (pk.name, version)}
+        where = [pk == bindparam("k_pk")]
+        if version:
+            values[version] = table.c[version] + 1
+            where.append(table.c[version] == bindparam("k_version"))
+        stmt = _UPDATES[key] = update(table).where(*where).values(values)
+    return stmt
+
+
+def _delete_statement(table: Table, column: str) -> Any:
+    key = (table, column)
+    stmt = _DELETES.get(key)
+    if stmt is None:
+        stmt = _DELETES[key] = table.delete().where(table.c[column] == bindparam("k_value"))
+    return stmt
+
+
+def _insert_statement(table: Table) -> Any:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
 
 
 def _settle(session: Session, inserts: list[Any], updates: list[Any]) -> None:

@@ -13,7 +13,7 @@ import sys
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, delete, inspect, select, text, update
+from sqlalchemy import create_engine, delete, func, inspect, select, text, update
 
 from service.config import REPO_ROOT, Settings
 from service.domain.access import Actor
@@ -359,6 +359,14 @@ def test_rotated_keys_still_verify_and_a_dropped_key_is_named(ctx, driver):
         assert dropped.first.seq == 1 and dropped.first.kind == "key"
 
 
+def _unit_chains_behind(s) -> int:  # type: ignore[no-untyped-def]
+    """Unit chains (deploys, declaration windows … are audited on 市大数据局's) whose head has no
+    checkpoint yet: the periodic task writes one for each of them too."""
+    done = dict(s.execute(select(AuditCheckpoint.unit_id, func.max(AuditCheckpoint.seq))
+                          .where(AuditCheckpoint.unit_id.is_not(None)).group_by(AuditCheckpoint.unit_id)).all())
+    return sum(1 for uid, seq in s.execute(select(Unit.id, Unit.audit_seq)) if (seq or 0) > done.get(uid, 0))
+
+
 def test_checkpoints_are_written_every_n_records_and_by_an_idempotent_task(ctx, driver, monkeypatch):
     monkeypatch.setattr(audit, "_every", 4)
     pid = _project(driver)
@@ -369,8 +377,11 @@ def test_checkpoints_are_written_every_n_records_and_by_an_idempotent_task(ctx, 
     import workers.tasks
 
     monkeypatch.setattr(workers.tasks, "_ctx", ctx)
+    with ctx.db.session() as s:
+        units_behind = _unit_chains_behind(s)
     written = workers.tasks.audit_checkpoint()
-    assert written == (0 if n % 4 == 0 else 1)  # only this chain moved past its checkpoint
+    # This project's chain (unless its head fell on a checkpoint) and the unit chains that moved.
+    assert written == (0 if n % 4 == 0 else 1) + units_behind
     assert workers.tasks.audit_checkpoint() == 0
     with ctx.db.session() as s:
         assert max(s.scalars(select(AuditCheckpoint.seq).where(AuditCheckpoint.project_id == pid))) == n
@@ -384,7 +395,11 @@ def test_a_head_whose_mac_fails_is_not_checkpointed(ctx, driver):
         records[-1].detail = {"forged": True}
         _rechain(s, pid, records, len(records) - 1)
     with ctx.db.session() as s:
-        assert audit.write_checkpoints(s) == 0
+        units_behind = _unit_chains_behind(s)
+        head = s.get(Project, pid).audit_seq
+    with ctx.db.session() as s:
+        assert audit.write_checkpoints(s) == units_behind  # the sound unit chains, not the forged project
+        assert head not in set(s.scalars(select(AuditCheckpoint.seq).where(AuditCheckpoint.project_id == pid)))
 
 
 @pytest.mark.skipif("sm3" not in __import__("hashlib").algorithms_available, reason="this OpenSSL offers no SM3")

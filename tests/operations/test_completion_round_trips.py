@@ -14,6 +14,7 @@ from service.operations import audit, completion_read
 from service.scenario import worker
 from service.storage import locks, one_statement
 from service.storage.models import AuditRecord, WorkItem
+from tests.conftest import POSTGRESQL_ONLY
 
 # Round trips of one task completion on PostgreSQL: BEGIN, the locked read, the one write, COMMIT.
 PLAIN_COMPLETION = 4
@@ -35,10 +36,11 @@ def _counting(ctx: Any) -> list[str]:
     return seen
 
 
+pytestmark = POSTGRESQL_ONLY  # round trips are counted on PostgreSQL
+
+
 @pytest.fixture
-def pg_ctx(ctx, backend):  # type: ignore[no-untyped-def]
-    if backend != "postgresql":
-        pytest.skip("round trips are counted on PostgreSQL")
+def pg_ctx(ctx):  # type: ignore[no-untyped-def]
     return ctx
 
 

@@ -7,13 +7,13 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from service.domain.errors import RuleViolation
 from service.operations import audit, suspension, tasks
 from service.scenario import worker
 from service.storage.models import AuditRecord, Project, WorkItem, WorkItemClock
+from tests.conftest import POSTGRESQL_ONLY
 from tests.operations.test_concurrency import run_at_once
 from tests.operations.test_supervision_measures import BIGDATA_REVIEWER, suspended
 
@@ -96,9 +96,8 @@ def queued(ctx, pid: int, calls: list[Any]) -> list[tuple[str, Any]]:  # type: i
     return out
 
 
-def test_both_orders_on_postgresql(ctx, driver, backend):
-    if backend != "postgresql":
-        pytest.skip("row-lock queue order is PostgreSQL's (SQLite serialises whole transactions)")
+@POSTGRESQL_ONLY  # row-lock queue order is PostgreSQL's (SQLite serialises whole transactions)
+def test_both_orders_on_postgresql(ctx, driver):
     pid, item_id = suspended(driver, ctx)
     # Completion queued first: refused as a whole, then the resumption runs.
     out = queued(ctx, pid, [complete_call(ctx, driver, item_id), lambda: suspension.resume(ctx, pid, BIGDATA_REVIEWER)])

@@ -42,7 +42,8 @@ def test_reminder_links_to_the_served_address(ctx, smtp_sink, tmp_path):
     [item_id] = add_due_items(ctx, pid, 1)
     reminders.set_contact(ctx, "市教育局", "assignee", "edu@dongying.example")
     env = {k: v for k, v in os.environ.items() if k != "GOVFLOW_BASE_URL"}
-    env.update({"GOVFLOW_DATABASE_URL": ctx.settings.database_url,
+    # On PostgreSQL the service is not in its embedded mode and needs a real session key.
+    env.update({"GOVFLOW_DATABASE_URL": ctx.settings.database_url, "GOVFLOW_SECRET_KEY": "served-links-" + "0" * 32,
                 "GOVFLOW_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'celery.db'}",
                 "GOVFLOW_SMTP_HOST": "127.0.0.1", "GOVFLOW_SMTP_PORT": str(smtp_port),
                 "GOVFLOW_TICK_SECONDS": "0.5", "GOVFLOW_WEBHOOK_URL": "",
