@@ -8,28 +8,24 @@ Nothing here runs designer code: conditions, scripts, timer expressions and DMN 
 the sandbox's compiler (:func:`service.engine.scripting.find_source_problem`) only."""
 from __future__ import annotations
 
-import ast
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from service.engine import approval, dialects, engine_messages
+from service.engine import approval, bpmn_xml, dialects, engine_messages, expression_checks
 from service.engine.dialects import is_bpmn_name, is_model_name
-from service.engine.scripting import find_source_problem
 
 __all__ = ["ValidationIssue", "XmlRefused", "load_parser", "parse_xml", "source_text", "text_to_xml_bytes",
            "validate_bundle"]
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+# Re-exported: runnability and bundle_diff import them from here.
+BPMN_NS, SPIFF_NS, NS = bpmn_xml.BPMN_NS, bpmn_xml.SPIFF_NS, bpmn_xml.NS
 
 # lxml's XMLSchema keeps its error log on the schema object, which Spiff shares module-wide.
 _xsd_lock = threading.Lock()
@@ -111,8 +107,7 @@ def load_parser(files: Mapping[str, bytes]) -> SpiffBpmnParser:
     return parser
 
 
-def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname
+_local = bpmn_xml.local
 
 
 def _find_by_id(trees: Mapping[str, etree._Element], element_id: str | None,
@@ -189,10 +184,10 @@ def validate_bundle(
 
     for name, root in trees.items():
         if is_bpmn_name(name):
-            _check_bpmn_expressions(name, root, out, functions)
+            expression_checks.check_bpmn_expressions(name, root, out, functions)
             _check_user_tasks(name, root, out, form_exists)
         else:
-            _check_dmn_cells(name, root, out, functions)
+            expression_checks.check_dmn_cells(name, root, out, functions)
     refs_ok = _check_references(trees, out)
     if parser is not None:
         _check_specs(trees, parser, out, subprocesses=refs_ok)
@@ -321,138 +316,6 @@ def _check_references(trees: Mapping[str, etree._Element], out: _Collector) -> b
                 out.add(name, call, f"调用活动 {call.get('id')} 引用的流程 {ref} 不在流程包中")
                 calls_ok = False
     return calls_ok
-
-
-# -- expressions ----------------------------------------------------------------------------------------
-
-def _check_text(name: str, el: etree._Element, owner: etree._Element, source: str | None,
-                mode: Literal["eval", "exec"], what: str, out: _Collector,
-                functions: list[str] | None) -> None:
-    if (name, owner.get("id")) in out.covered:
-        return
-    if source is None or not source.strip():
-        if mode == "eval":
-            out.add(name, el, f"{what}为空", element_id=owner.get("id"), element_type=_local(owner))
-        return
-    problem = find_source_problem(source, mode, functions=functions)
-    if problem is None:
-        return
-    lineno, message = problem
-    line = el.sourceline + (lineno - 1 if lineno else 0) if el.sourceline else None
-    if mode == "exec" and lineno:
-        detail = f"第 {lineno} 行：{message}"
-    else:
-        detail = f"{message}（{source.strip()[:80]}）"
-    out.add(name, el, f"{what}有误：{detail}", line=line,
-            element_id=owner.get("id"), element_type=_local(owner))
-
-
-def _check_bpmn_expressions(name: str, root: etree._Element, out: _Collector,
-                            functions: list[str] | None) -> None:
-    for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
-        cond = flow.find("bpmn:conditionExpression", NS)
-        if cond is not None:
-            _check_text(name, cond, flow, cond.text, "eval", "流转条件", out, functions)
-    for task in root.iterfind(".//bpmn:scriptTask", NS):
-        script = task.find("bpmn:script", NS)
-        _check_text(name, script if script is not None else task, task,
-                    script.text if script is not None else None, "exec", "脚本", out, functions)
-        if script is None or not (script.text or "").strip():
-            out.add(name, task, f"脚本任务 {task.get('id')} 没有脚本")
-    for tag in ("preScript", "postScript"):
-        for el in root.iterfind(f".//bpmn:extensionElements/spiffworkflow:{tag}", NS):
-            owner = el.getparent().getparent()
-            if (el.text or "").strip():
-                what = "前置脚本" if tag == "preScript" else "后置脚本"
-                _check_text(name, el, owner, el.text, "exec", what, out, functions)
-    for timer in root.iterfind(".//bpmn:timerEventDefinition", NS):
-        owner = timer.getparent()
-        specs = [c for c in timer if _local(c) in ("timeDate", "timeDuration", "timeCycle")]
-        if not specs:
-            out.add(name, owner,
-                    f"定时事件 {owner.get('id')} 缺少时间设置（timeDate、timeDuration 或 timeCycle）")
-        for spec in specs:
-            if (name, owner.get("id")) in out.covered:
-                continue
-            if _check_iso_literal(name, spec, owner, out):
-                _check_text(name, spec, owner, spec.text, "eval", "定时表达式", out, functions)
-    for tag, what in (("loopCardinality", "多实例数量"), ("completionCondition", "多实例完成条件")):
-        for el in root.iterfind(f".//bpmn:{tag}", NS):
-            owner = el.getparent().getparent()
-            _check_text(name, el, owner, el.text, "eval", what, out, functions)
-
-
-_ISO_LIKE = re.compile(r"R\d*/.*|P[\dYMWDTHS.,]*|\d{4}-\d{2}-\d{2}.*")
-
-
-def _check_iso_literal(name: str, el: etree._Element, owner: etree._Element, out: _Collector) -> bool:
-    """Timer texts are Python expressions that must yield ISO 8601 text. Catch the usual mistake of
-    writing bare ISO text (PT5M, which is a valid Python name) and check constant strings right away.
-    Returns whether the generic expression check should still run."""
-    text = (el.text or "").strip()
-    if _ISO_LIKE.fullmatch(text):
-        out.add(name, el, f"定时表达式 {text} 是 Python 表达式，ISO 8601 文本需要加引号，例如 \"{text}\"",
-                element_id=owner.get("id"), element_type=_local(owner))
-        return False
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return True
-    kind = _local(el)
-    try:
-        if not isinstance(value, str):
-            raise ValueError("不是字符串")
-        if kind == "timeDate":
-            TimerEventDefinition.parse_time_or_duration(value)
-        elif kind == "timeDuration":
-            TimerEventDefinition.parse_iso_duration(value)
-        else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception:  # Spiff's own parse errors are unhelpful ('NoneType' object has no attribute ...)
-        out.add(name, el, f"定时表达式 {text} 不是有效的 ISO 8601 {kind} 文本",
-                element_id=owner.get("id"), element_type=_local(owner))
-    return False
-
-
-_DMN_QUESTION = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
-
-
-def _check_dmn_cells(name: str, root: etree._Element, out: _Collector, functions: list[str] | None) -> None:
-    for expr in root.iter("{*}inputExpression"):
-        text = expr.find("{*}text")
-        owner = expr.getparent()
-        _check_text(name, text if text is not None else expr, owner,
-                    text.text if text is not None else None, "eval", "决策表输入表达式", out, functions)
-    for entry in root.iter("{*}inputEntry"):
-        text_el = entry.find("{*}text")
-        text = (text_el.text if text_el is not None else "") or ""
-        if text.strip() in ("", "-"):
-            continue  # '-' or empty: any value
-        _check_input_entry(name, text_el if text_el is not None else entry, entry, text, out, functions)
-    for entry in root.iter("{*}outputEntry"):
-        text_el = entry.find("{*}text")
-        text = (text_el.text if text_el is not None else "") or ""
-        if text.strip():
-            _check_text(name, text_el if text_el is not None else entry, entry, text, "eval", "决策表输出",
-                        out, functions)
-
-
-def _check_input_entry(name: str, el: etree._Element, entry: etree._Element, text: str, out: _Collector,
-                       functions: list[str] | None) -> None:
-    """Spiff compares a cell as `(input) == (cell)`, or appends it to the input when the cell starts with
-    an operator (`> 5`), or substitutes `?` with the input (`1 < ? < 5`); any of these may be valid."""
-    if "?" in text:
-        candidates = [_DMN_QUESTION.sub("dmninputexpr", text)]
-    else:
-        candidates = [text, f"dmninputexpr {text}"]
-    problems = [find_source_problem(c, "eval", functions=functions) for c in candidates]
-    if any(p is None for p in problems):
-        return
-    # Prefer a refusal over a syntax error: `__import__('os')` parses, so the refusal is the real issue.
-    chosen = next((p for p in problems if p is not None and not p[1].startswith("语法错误")), problems[0])
-    assert chosen is not None
-    out.add(name, el, f"决策表条件有误：{chosen[1]}（{text.strip()[:80]}）", element_id=entry.get("id"),
-            element_type="inputEntry")
 
 
 # -- govflow conventions ----------------------------------------------------------------------------------
