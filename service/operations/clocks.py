@@ -242,19 +242,28 @@ def resume(ctx: Govflow, work_item_id: int, actor: Actor, now: dt.datetime | Non
         require_not_suspended(project.suspension)
         if clock.paused_at is None:
             raise Conflict("该任务的办理时限未暂停")
-        cal = ctx.calendar(s)
-        days = cal.working_days_between(local_date(clock.paused_at), local_date(now))
-        old = item.due_date
-        if apply_due(cal, s, item, clock, closing_at=now) is None:  # which also counts this pause
-            clock.paused_days = (clock.paused_days or 0) + days
-        clock.paused_at = None
-        rearm(ctx, s, item, now, moved=bool(days))
-        audit.append(s, project, actor=actor.user, action="clock_resumed", work_item_id=item.id,
-                     detail={"task": item.task_name, "paused_working_days": days,
-                             "old_due_date": old.isoformat() if old else None,
-                             "due_date": item.due_date.isoformat() if item.due_date else None},
-                     algorithm=ctx.settings.audit_hash, at=now)
-        return days
+        return restart_in(ctx, s, project, item, clock, actor, now)
+
+
+def restart_in(ctx: Govflow, s: Session, project: Project, item: WorkItem, clock: WorkItemClock, actor: Actor,
+               now: dt.datetime, detail: dict[str, Any] | None = None) -> int:
+    """Close a paused clock inside the caller's transaction (补正 resumed, or a suspended project
+    resumed): the due date is recomputed with this pause counted once, alarms re-armed, audited.
+    Returns the working days it stood still."""
+    cal = ctx.calendar(s)
+    assert clock.paused_at is not None
+    days = cal.working_days_between(local_date(clock.paused_at), local_date(now))
+    old = item.due_date
+    if apply_due(cal, s, item, clock, closing_at=now) is None:  # which also counts this pause
+        clock.paused_days = (clock.paused_days or 0) + days
+    clock.paused_at = None
+    rearm(ctx, s, item, now, moved=bool(days))
+    audit.append(s, project, actor=actor.user, action="clock_resumed", work_item_id=item.id,
+                 detail={"task": item.task_name, "paused_working_days": days, **(detail or {}),
+                         "old_due_date": old.isoformat() if old else None,
+                         "due_date": item.due_date.isoformat() if item.due_date else None},
+                 algorithm=ctx.settings.audit_hash, at=now)
+    return days
 
 
 def extend(ctx: Govflow, work_item_id: int, working_days: int, reason: str, actor: Actor,

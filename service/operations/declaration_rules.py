@@ -82,18 +82,27 @@ REGISTER_FIELDS: list[tuple[str, str]] = [
 ]
 
 
+# Required fields convert what is there; optional ones tolerate absence.
+_CONVERT: dict[str, Any] = {"project_name": str, "budget_year": int, "participants": lambda v: list(v or []),
+                            "is_urgent": bool}
+# What the engine must hold after any 填报入库申请, whatever the task's `outputs` say: the annual
+# list correlates on budget_year, the confirmations run over participants.
+ENGINE_FIELDS = [field for _, field in REGISTER_FIELDS if field != "urgent_basis"]
+
+
+def _value(form: Mapping[str, Any], field: str) -> Any:
+    convert = _CONVERT.get(field)
+    if field in ("project_name", "budget_year"):
+        return convert(form[field])  # type: ignore[misc]
+    return convert(form.get(field)) if convert else form.get(field)
+
+
 def register_values(form: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": str(form["project_name"]), "budget_year": int(form["budget_year"]),
-            "participants": list(form.get("participants") or []), "is_urgent": bool(form.get("is_urgent")),
-            "urgent_basis": form.get("urgent_basis"), "estimate": form.get("investment_estimate")}
+    return {attr: _value(form, field) for attr, field in REGISTER_FIELDS}
 
 
 def engine_values(form: Mapping[str, Any]) -> dict[str, Any]:
-    """What the engine must hold after any 填报入库申请, whatever the task's `outputs` say: the annual
-    list correlates on budget_year, the confirmations run over participants."""
-    return {"project_name": str(form["project_name"]), "budget_year": int(form["budget_year"]),
-            "participants": list(form.get("participants") or []), "is_urgent": bool(form.get("is_urgent")),
-            "investment_estimate": form.get("investment_estimate")}
+    return {field: _value(form, field) for field in ENGINE_FIELDS}
 
 
 def sync_register(project: Project, form: Mapping[str, Any]) -> dict[str, list[Any]]:

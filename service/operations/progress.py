@@ -24,7 +24,6 @@ DECLARER_LANE = "建设单位"
 # The end event of a project that went through the whole lifecycle; every other end is an early end.
 COMPLETED_END_EVENT = "end_completed"
 PARTICIPANT_LANE = "参建单位"
-ANNUAL_LIST_MESSAGE = "annual_list_approved"  # service.operations.annual_list.MESSAGE
 
 
 def resolve_unit(ctx: Govflow, session: Session, lane: str | None, project: Project, item: Any) -> tuple[int, str]:
@@ -89,9 +88,11 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
         open_items = list(session.scalars(select(WorkItem).where(WorkItem.project_id == project.id,
                                                                  WorkItem.instance_id == instance.id,
                                                                  WorkItem.state == "open")))
+    withdrawn = False
     for item in open_items:
         # The row being completed in this transaction is not flushed yet: skip it by its state.
         if item.state == "open" and item.spiff_task_id not in ready:
+            withdrawn = True
             # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
             item.state = "cancelled"
             item.completed_at = now
@@ -109,7 +110,6 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     if created and new_ids is not None:
         for (item, _), item_id in zip(created, new_ids(len(created)), strict=True):
             item.id = item_id
-    withdrawn = any(item.state == "cancelled" and item.completed_at == now for item in open_items)
     if (created and new_ids is None) or withdrawn:
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
         # before these inserts, so the partial unique index on open tasks never sees two. Rows this
@@ -148,6 +148,8 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     # Deadline workers: the earliest BPMN timer the instance waits on (indexed for the timer tick).
     instance.next_timer_at = None if outcome is not None else runtime.next_timer_at(wf)
     instance.state = runtime.dump(wf)
+    from service.operations.annual_list import MESSAGE as ANNUAL_LIST_MESSAGE  # annual_list imports this module
+
     if waiting is not None and waiting.message == ANNUAL_LIST_MESSAGE:
         # 第六条: a non-urgent project reaching 项目批准 after its year's 预算安排完成 ends here, not
         # stranded at a list that will not come (service.operations.budget_arrangement; issue 12).

@@ -113,17 +113,8 @@ def resume(ctx: Govflow, project_id: int, actor: Actor, note: str = "",
                 clock = clocks.clock_for(s, item)
                 if clock.paused_at is None:
                     continue
-                old = item.due_date
-                item_days = cal.working_days_between(local_date(clock.paused_at), local_date(now))
-                clocks.apply_due(cal, s, item, clock, closing_at=now)
-                clock.paused_days = (clock.paused_days or 0) + item_days
-                clock.paused_at = None
-                clocks.rearm(ctx, s, item, now, moved=bool(item_days))
-                audit.append(s, project, actor=actor.user, action="clock_resumed", work_item_id=item.id,
-                             detail={"task": item.task_name, "paused_working_days": item_days,
-                                     "suspension_id": row.id, "old_due_date": old.isoformat() if old else None,
-                                     "due_date": item.due_date.isoformat() if item.due_date else None},
-                             algorithm=ctx.settings.audit_hash, at=now)
+                # The same restart as 补正's: this pause counted once in the due date and the clock.
+                clocks.restart_in(ctx, s, project, item, clock, actor, now, {"suspension_id": row.id})
                 moved.append({"id": item.id, "title": item.title,
                               "due_date": item.due_date.isoformat() if item.due_date else None})
             row.resumed_at, row.resumed_by, row.resume_note, row.paused_working_days = now, actor.user, note, days

@@ -41,11 +41,6 @@ class _Unsupported(Exception):
     pass
 
 
-def collecting(session: Session) -> bool:
-    """True while deletes may be deferred into the one statement (PostgreSQL fast path only)."""
-    return _DEFERRED in session.info
-
-
 def begin(session: Session) -> None:
     """Start collecting deferred deletes for `write`."""
     session.info[_DEFERRED] = []

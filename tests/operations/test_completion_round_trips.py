@@ -100,10 +100,13 @@ def test_a_read_that_waited_for_the_lock_is_read_again(pg_ctx, driver):
                 break
             probe.rollback()
             threading.Event().wait(0.005)
+        else:
+            raise AssertionError("the reader never waited for the project's row lock")
     seq = project.audit_seq
     holder.commit()
     holder.close()
     reader.join(timeout=30)
+    assert not reader.is_alive()
     assert out == {"assignee": "周敏", "seq": seq, "reread": True}
 
 

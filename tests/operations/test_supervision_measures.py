@@ -105,6 +105,8 @@ def test_suspension_stops_tasks_and_clocks_until_bigdata_resumes(ctx, driver):
     assert item2.due_date > item.due_date
     clock = row(ctx, WorkItemClock, item_id)
     assert clock.paused_at is None and clock.fire_at is not None
+    # The pause is counted once (the clock row is what later recomputations start from).
+    assert clock.paused_days == result["paused_working_days"]
     assert row(ctx, Project, pid).suspension is None
     with pytest.raises(Conflict):
         suspension.resume(ctx, pid, SUPERVISOR)

@@ -13,20 +13,27 @@ from tests.web.test_designer import select_form
 
 # Open and confirm every field's editor (and every column's, inside tables): the JSON must not move.
 CONFIRM_EVERY_FIELD = """() => {
+  let confirmed = 0;
+  const skipped = [];
   const confirmAll = (root) => {
     for (let i = 0; ; i++) {
       const rows = [...root.querySelectorAll(':scope > .fb-fields > .fb-field')];
-      if (i >= rows.length) return i;
+      if (i >= rows.length) return;
       const edit = rows[i].querySelector(':scope .fb-edit');
-      if (!edit) continue;
+      if (!edit) {
+        if (root.id === 'form-builder') skipped.push(rows[i].dataset.field);
+        continue;
+      }
       edit.click();
       const editing = [...root.querySelectorAll(':scope > .fb-fields > .fb-field.editing')][0];
       const columns = editing.querySelector('.fb-columns');
       if (columns && !columns.hidden) confirmAll(columns);
       editing.querySelector(':scope > .fb-editor > .actions > button.primary').click();
+      if (root.id === 'form-builder') confirmed++;
     }
   };
-  return confirmAll(document.getElementById('form-builder'));
+  confirmAll(document.getElementById('form-builder'));
+  return [confirmed, skipped];
 }"""
 
 
@@ -56,8 +63,11 @@ def test_every_form_round_trips_through_the_builder(sessions) -> None:  # type: 
         expect(page.locator("#form-meta")).to_contain_text(name)
         original = page.request.get(f"/api/forms/{name}").json()["schema"]
         expect(page.locator("#form-builder .fb-fields > .fb-field")).to_have_count(len(original["properties"]))
-        confirmed = page.evaluate(CONFIRM_EVERY_FIELD)
-        assert confirmed == len(original["properties"]), name
+        confirmed, skipped = page.evaluate(CONFIRM_EVERY_FIELD)
+        # Every field is confirmed through its editor, except nested groups and free lists (kind
+        # 其他), which are edited in JSON; every scalar field has an editor.
+        assert confirmed + len(skipped) == len(original["properties"]), name
+        assert all(original["properties"][k].get("type") in ("object", "array") for k in skipped), (name, skipped)
         after = json.loads(page.locator("#schema-text").input_value())
         assert same(after, original), name
         expect(page.locator("#dirty-flag")).to_be_hidden()

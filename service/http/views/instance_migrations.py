@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service.domain.access import require_designer
 from service.domain.errors import FieldError, ValidationFailed
 from service.http import auth
 from service.http.app import json_body
@@ -52,8 +53,10 @@ def _ids(body: dict[str, Any], *, required: bool) -> list[int] | None:
 @api("迁移预检：原版本上运行中的实例（或所选实例）能否迁移到目标版本，逐个说明原因；不做任何修改（流程设计人员）",
      tag="流程", body=BODY, responses={200: DRY_RUN})
 def dry_run() -> ResponseReturnValue:
+    actor = auth.actor()
+    require_designer(actor)  # who, before what: another role's malformed body is a 403
     body = json_body()
-    return jsonify(instance_migration.dry_run(ctx(), auth.actor(), _int(body, "from_version_id"),
+    return jsonify(instance_migration.dry_run(ctx(), actor, _int(body, "from_version_id"),
                                               _int(body, "to_version_id"), _ids(body, required=False)))
 
 
@@ -61,6 +64,8 @@ def dry_run() -> ResponseReturnValue:
 @api("迁移所选实例到目标版本：逐个在各自的事务中再次检查、迁移并留痕；不安全的不迁移并说明原因（流程设计人员）",
      tag="流程", body=BODY, responses={200: RESULT})
 def migrate() -> ResponseReturnValue:
+    actor = auth.actor()
+    require_designer(actor)
     body = json_body()
-    return jsonify(instance_migration.migrate(ctx(), auth.actor(), _int(body, "from_version_id"),
+    return jsonify(instance_migration.migrate(ctx(), actor, _int(body, "from_version_id"),
                                               _int(body, "to_version_id"), _ids(body, required=True) or []))

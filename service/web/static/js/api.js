@@ -145,6 +145,8 @@ export function fmtMoney(value) {
   return `${Number(value).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} 万元`;
 }
 
+// Process keys as users read them.
+export const PROCESS_NAMES = { govflow_lifecycle: "市级政务数字化项目全生命周期" };
 export const STATUS_LABELS = { active: "在办", completed: "已办结", ended: "已终止", open: "待办", cancelled: "已取消" };
 export const WARNING_LABELS = { yellow: "黄牌", red: "红牌" };
 

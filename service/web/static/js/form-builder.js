@@ -250,7 +250,8 @@ export function fieldList(container, parent, { onChange }) {
         h("div", { class: "fb-summary" },
           h("strong", {}, s.title || key), " ", h("code", { class: "small" }, key), " ",
           h("span", { class: "badge" }, KINDS[kind]),
-          req.has(key) ? h("span", { class: "badge red" }, "必填") : null,
+          req.has(key) || ruleIndex(parent, key) >= 0 ? h("span", { class: "badge red" }, req.has(key) ? "必填" : "显示时必填")
+            : null,
           cond ? h("span", { class: "badge blue" }, `条件显示：${(parent.properties[cond.field] || {}).title || cond.field} 为 ${
             cond.value === true ? "是" : cond.value === false ? "否" : cond.value}`) : null,
           kind === "table" ? h("span", { class: "muted small" }, ` ${Object.keys((s.items || {}).properties || {}).length} 列`) : null),
@@ -261,7 +262,11 @@ export function fieldList(container, parent, { onChange }) {
             : h("button", { type: "button", class: "fb-edit", onclick: () => { editing = key; render(); } }, "编辑"),
           h("button", { type: "button", class: "danger", "aria-label": `删除 ${key}`, onclick: () => {
             delete parent.properties[key];
-            if (parent.required) parent.required = parent.required.filter((k) => k !== key);
+            // Its "required while shown" rule goes with it, and no field stays hidden behind it.
+            setRequired(parent, key, null, false);
+            for (const other of Object.values(parent.properties)) {
+              if (other && other["x-show-if"] && key in other["x-show-if"]) delete other["x-show-if"];
+            }
             changed();
           } }, "删除")));
     }));

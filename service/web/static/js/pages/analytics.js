@@ -1,9 +1,9 @@
 // 流程运行分析: per element how many projects passed, how many wait, median/p90 working days;
 // drawn on the deployed diagram (bpmn-js viewer) and in two tables.
-import { api, fail, h } from "../api.js";
+import { api, fail, h, PROCESS_NAMES } from "../api.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { viewer: null, versionId: null, xmlFor: null };
+const state = { viewer: null, xmlFor: null, versions: undefined };
 
 function heatClass(p90) {
   if (p90 === null || p90 === undefined) return null;
@@ -24,7 +24,7 @@ function query() {
 async function diagram(versionId) {
   if (state.xmlFor === versionId) return;
   const version = await api.get(`/api/processes/${encodeURIComponent(versionId)}`);
-  const name = Object.keys(version.files).find((n) => n.endsWith(".bpmn"));
+  const name = Object.keys(version.files).find((n) => n.endsWith(".bpmn") || n.endsWith(".bpmn20.xml"));
   $("heat-canvas").replaceChildren();
   state.viewer?.destroy();
   state.viewer = new window.BpmnJS({ container: $("heat-canvas") });
@@ -40,6 +40,13 @@ function paint(elements) {
   overlays.clear();
   for (const el of registry.getAll()) for (const c of ["heat-1", "heat-2", "heat-3", "heat-4"]) canvas.removeMarker(el.id, c);
   const names = {};
+  // On a phone the whole diagram fits only at a scale where the labels pile up: start near the
+  // first element with figures instead (the viewer pans and zooms).
+  const first = Object.keys(elements).map((id) => registry.get(id)).find(Boolean);
+  if (first && $("heat-canvas").clientWidth < 600) {
+    canvas.zoom(0.7);
+    canvas.scrollToElement(first, { top: 60, left: 20 });
+  }
   for (const [id, figures] of Object.entries(elements)) {
     const shape = registry.get(id);
     if (!shape) continue;
@@ -103,17 +110,16 @@ function fillChoices(result, versions) {
 async function load() {
   try {
     const params = query();
-    const [result, versions] = await Promise.all([
-      api.get(`/api/process-analytics?${params}`),
-      api.get("/api/processes").catch(() => []),
-    ]);
-    const own = versions.filter((v) => v.process_key === result.process_key);
-    fillChoices(result, own);
+    // The version list is a designer's (督办 and 审计 see every version together): fetched once.
+    if (state.versions === undefined) state.versions = await api.get("/api/processes").catch(() => null);
+    const result = await api.get(`/api/process-analytics?${params}`);
+    $("filter-version").closest("label").hidden = state.versions === null;
+    fillChoices(result, (state.versions || []).filter((v) => v.process_key === result.process_key));
     await diagram(params.get("version_id") || result.latest_version_id);
     const names = paint(result.elements);
     elementTable(result.elements, names);
     stageTable(result.stages);
-    $("analytics-info").textContent = `${result.process_key} · 版本 ${result.versions.map((v) => "v" + v).join("、")}` +
+    $("analytics-info").textContent = `${PROCESS_NAMES[result.process_key] || result.process_key} · 版本 ${result.versions.map((v) => "v" + v).join("、")}` +
       ` · 截至 ${result.as_of}（北京时间）`;
   } catch (error) {
     $("analytics-info").textContent = "加载失败：" + (error.display || error);

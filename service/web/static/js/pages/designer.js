@@ -1,9 +1,8 @@
 // 流程设计: the deployed process versions, newest first, with links into the modeler and the DMN editor;
 // 设为最新版本 (rollback) after a preview of what changes; the deploy records.
-import { api, ApiError, fail, fmtTime, h, toast } from "../api.js";
+import { api, ApiError, fail, fmtTime, h, PROCESS_NAMES, toast } from "../api.js";
 import { confirmPreview } from "../deploy-preview.js";
 
-const PROCESS_NAMES = { govflow_lifecycle: "市级政务数字化项目全生命周期" };
 
 function fileBadges(files) {
   return (files || []).map((name) => h("span", { class: "badge file-badge" }, name));
