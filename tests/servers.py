@@ -3,15 +3,18 @@ on a free loopback port, its log checked for tracebacks when it stops."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from service.config import REPO_ROOT
 
@@ -62,3 +65,39 @@ def gunicorn(database_url: str, workdir: Path, *, workers: int = 2, threads: int
             proc.wait(timeout=30)
     text = log_path.read_text(errors="replace")
     assert "Traceback" not in text, text[-5000:]
+
+
+# token, method, path, body, content type
+Request = tuple[str, str, str, bytes, str]
+
+
+def json_request(token: str, method: str, path: str, body: dict[str, Any]) -> Request:
+    return token, method, path, json.dumps(body, ensure_ascii=False).encode(), "application/json"
+
+
+def send_at_once(port: int, requests: list[Request], timeout: float = 90) -> list[tuple[int, dict[str, Any]]]:
+    """Send every request at the same moment (a barrier after connecting), one connection each;
+    (status, JSON body) per request in order, the raw start of a body that is not JSON."""
+    barrier = threading.Barrier(len(requests))
+    out: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(requests)
+
+    def run(i: int, token: str, method: str, path: str, body: bytes, content_type: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.connect()
+        barrier.wait()
+        conn.request(method, path, body=body, headers={"Authorization": f"Bearer {token}",
+                                                       "Content-Type": content_type})
+        resp = conn.getresponse()
+        raw = resp.read()
+        try:
+            out[i] = (resp.status, json.loads(raw) if raw else {})
+        except ValueError:
+            out[i] = (resp.status, {"raw": raw[:300].decode(errors="replace")})
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(2 * timeout)
+    return out

@@ -19,6 +19,8 @@ from service.operations.context import Govflow
 from service.storage.models import Notification, ProcessInstance, Project, WorkItem
 
 NOTICE_KIND = "approval_closed"
+# To the unit whose step an objection reopened (参建单位 有异议 under 会签: the lead unit's 申报).
+OBJECTION_KIND = "approval_objected"
 # The form field an objecting unit explains itself in (participant_confirmation.objection).
 OBJECTION_FIELD = "objection"
 
@@ -65,6 +67,31 @@ def after_completion(ctx: Govflow, session: Session, project: Project, instance:
                      "project_code": project.code, "project_name": project.name, "work_item_id": w.id,
                      "task": w.task_name, "task_title": w.title, "unit": w.unit.name, "due_date": "—",
                      "link": f"/tasks/{w.id}", "recipient_unit": w.unit.name}))
+    if tally.result == approval.OBJECTED:
+        _tell_reopened(session, project, instance, item, tally, reason, now)
+
+
+def _tell_reopened(session: Session, project: Project, instance: ProcessInstance, item: WorkItem,
+                   tally: approval.Tally, reason: str | None, now: dt.datetime) -> None:
+    """An objection routed the flow back: the unit whose step reopened (stamped with this very
+    `now` by progress.apply) must know that it has the step to revise, and why."""
+    reopened = session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.state == "open",
+                                                      WorkItem.created_at == now).order_by(WorkItem.id))
+    for w in reopened:
+        lead = (f"{item.unit.name}对「{item.title}」有异议（{tally.mode.label}），「{w.title}」退回贵单位修改"
+                + (f"：{reason}" if reason else ""))
+        body = (f"{lead}。\n\n项目：{project.name}（{project.code}）\n事项：{w.title}（{w.stage}）\n"
+                f"进度：{tally.summary()}\n\n东营市政务数字化项目管理系统\n（本消息由系统自动发送，请勿直接回复。）\n")
+        session.add(Notification(
+            work_item_id=w.id, project_id=project.id, kind=OBJECTION_KIND, level=0, unit_id=w.unit_id,
+            recipient_role="department", subject=f"【参建单位异议】{project.name}「{w.title}」已退回"[:300], body=body,
+            created_at=now,
+            payload={"kind": OBJECTION_KIND, "title": "参建单位异议", "lead": lead, "project_id": project.id,
+                     "project_code": project.code, "project_name": project.name, "work_item_id": w.id,
+                     "task": w.task_name, "task_title": w.title, "unit": w.unit.name,
+                     "due_date": w.due_date.isoformat() if w.due_date else "—",
+                     "link": f"/tasks/{w.id}", "recipient_unit": w.unit.name, "objection": reason,
+                     "objecting_unit": item.unit.name}))
 
 
 def task_view(ctx: Govflow, session: Session, item: WorkItem, instance: ProcessInstance) -> dict[str, Any] | None:

@@ -136,6 +136,8 @@ def check_project(session: Session, project_id: int, *, keyring: Keyring | None 
                               .order_by(AuditRecord.seq, AuditRecord.id))
     report = check_records(chain, records, keyring)
     head = Head(project.audit_seq, project.audit_head, project.audit_mac or "") if project else Head(0, "", "")
+    if project is None:  # asked for by id (`verify 12`): a project that is gone is not an intact chain
+        report.add(1, "owner_missing", f"项目 {project_id} 在数据库中不存在（未申报或已被删除）")
     cps = session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.project_id == project_id))
     return _full(report, head, cps, keyring, external)
 
@@ -148,6 +150,8 @@ def check_unit(session: Session, unit_id: int, *, keyring: Keyring | None = None
                               .order_by(AuditRecord.seq, AuditRecord.id))
     report = check_records(chain_id(None, unit_id), records, keyring)
     head = Head(unit.audit_seq, unit.audit_head, unit.audit_mac or "") if unit else Head(0, "", "")
+    if unit is None:
+        report.add(1, "owner_missing", f"单位 {unit_id} 在数据库中不存在（或已被删除）")
     cps = session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.unit_id == unit_id))
     return _full(report, head, cps, keyring, external)
 
@@ -195,9 +199,11 @@ def check_all(session: Session, *, keyring: Keyring | None = None,
                 continue
             reports.append(_full(ChainReport(chain), head, checkpoints.pop(chain, []), keyring,
                                  external.pop(chain, [])))
-    for chain in sorted(external):
+    # Chains with checkpoints (in the database or kept outside) but neither owner row nor records.
+    for chain in sorted(set(external) | set(checkpoints)):
         report = ChainReport(chain)
-        report.add(1, "owner_missing", f"外部保存的检查点所记的 {chain} 在数据库中不存在（被删除）")
+        where = "外部保存的检查点" if chain in external else "数据库中的检查点"
+        report.add(1, "owner_missing", f"{where}所记的 {chain} 在数据库中不存在（被删除）")
         reports.append(report)
     return reports
 

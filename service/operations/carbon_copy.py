@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from service.channels.config import ChannelSettings
+from service.domain import approval_actions as rules
 from service.domain.access import Actor
 from service.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from service.domain.visibility import reads_by_copy
@@ -55,15 +56,17 @@ def _recipients(session: Session, actor: Actor | None, units: list[str], users: 
     """The units and persons named, checked; `actor` None for the automatic copy (no self to skip)."""
     found = {u.name: u for u in session.scalars(select(Unit).where(Unit.name.in_(units)))} if units else {}
     errors = [FieldError("units", f"抄送单位：没有名为“{u}”的单位") for u in units if u not in found]
-    if actor is not None and actor.unit in units:
-        errors.append(FieldError("units", "抄送单位：不能抄送给本单位（可选择本单位的具体人员）"))
+    own_unit = rules.cc_own_units_refusal(actor, units) if actor is not None else None
+    if own_unit:
+        errors.append(FieldError("units", own_unit))
     people_rows = ({u.username: u for u in session.scalars(select(User).where(User.username.in_(users)))}
                    if users else {})
     persons: list[tuple[User, Unit]] = []
     for name in users:
         user = people_rows.get(name)
-        if actor is not None and name == actor.user:
-            errors.append(FieldError("users", "抄送人员：不能抄送给自己"))
+        to_self = rules.cc_user_refusal(actor, name) if actor is not None else None
+        if to_self:
+            errors.append(FieldError("users", to_self))
         elif user is None or not user.active:
             errors.append(FieldError("users", f"抄送人员：没有在岗用户 {name}"))
         elif user.unit is None:
@@ -132,9 +135,7 @@ def _store(ctx: Govflow, session: Session, project: Project, item: WorkItem | No
 
 
 def _sender(actor: Actor) -> str:
-    if not actor.user or "system" in actor.roles:
-        raise Forbidden("抄送须由具体人员发出")
-    return actor.user
+    return rules.require_cc_sender(actor)
 
 
 def send_task(ctx: Govflow, work_item_id: int, actor: Actor, *, units: Iterable[Any] = (),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.channels.config import ChannelSettings
+from service.domain import approval_actions as rules
 from service.domain.access import WORKER_ROLES, Actor
 from service.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from service.operations import audit, drafts, notifications, tasks
@@ -70,8 +71,9 @@ def _resolve(session: Session, item: WorkItem, actor: Actor, entry: Any, i: int)
         username = entry["user"]
         if not isinstance(username, str) or not username.strip():
             raise ValidationFailed([FieldError(f"{path}/user", "加签人：人员不能为空")])
-        if username == actor.user:
-            raise ValidationFailed([FieldError(f"{path}/user", "加签人：不能加签给自己")])
+        why = rules.countersign_signer_refusal(actor, item.unit.name, user=username)
+        if why:
+            raise ValidationFailed([FieldError(f"{path}/user", why)])
         user = session.scalars(select(User).where(User.username == username, User.active.is_(True))).first()
         if user is None or user.unit_id is None or not set(user.roles or []) & WORKER_ROLES:
             raise ValidationFailed([FieldError(f"{path}/user", f"加签人：没有可办理任务的在岗用户 {username}")])
@@ -80,9 +82,9 @@ def _resolve(session: Session, item: WorkItem, actor: Actor, entry: Any, i: int)
     unit_id = session.scalar(select(Unit.id).where(Unit.name == name)) if isinstance(name, str) else None
     if unit_id is None:
         raise ValidationFailed([FieldError(f"{path}/unit", f"加签单位：没有名为 {name} 的单位")])
-    if unit_id == item.unit_id:
-        raise ValidationFailed([FieldError(f"{path}/unit", f"加签单位：任务本就由{item.unit.name}办理，"
-                                                           "不能加签给本单位；请指定本单位的具体人员")])
+    why = rules.countersign_signer_refusal(actor, item.unit.name, unit=name)  # unit names are unique
+    if why:
+        raise ValidationFailed([FieldError(f"{path}/unit", why)])
     return unit_id, None
 
 
@@ -111,8 +113,7 @@ def _notify(session: Session, cs: Countersign, label: str, item: WorkItem, proje
 
 def _require_holder(item: WorkItem, actor: Actor) -> None:
     tasks._check_open(item, actor)
-    if item.delegated_by and item.assignee == actor.user:
-        raise Conflict("委派的任务不能加签，请交回委派人")
+    rules.require_countersign_holder(actor, assignee=item.assignee, delegated_by=item.delegated_by)
 
 
 def add(ctx: Govflow, work_item_id: int, actor: Actor, kind: Any, signers: Any,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from service.channels.config import ChannelSettings
+from service.domain import approval_actions as rules
 from service.domain.access import WORKER_ROLES, Actor
 from service.domain.deadlines import local_date
 from service.domain.errors import BadField, Conflict, FieldError, Forbidden, NotFound
@@ -81,9 +82,7 @@ def _named(s: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _require_worker(actor: Actor) -> str:
-    if actor.unit is None or not actor.roles & WORKER_ROLES:
-        raise Forbidden("只有办理任务的人员可以设置代理人")
-    return actor.unit
+    return rules.require_substitute_namer(actor)
 
 
 def overview(ctx: Govflow, actor: Actor) -> dict[str, Any]:
@@ -194,8 +193,9 @@ def name_substitute(ctx: Govflow, actor: Actor, data: Mapping[str, Any], *,
     now = now or utcnow()
     day = today(now)
     who, starts, ends = _period(data, day)
-    if who == actor.user:
-        raise BadField([FieldError("substitute", "代理人：不能指定自己")], "代理人：不能指定自己")
+    why = rules.substitute_refusal(actor, who)
+    if why:
+        raise BadField([FieldError("substitute", why)], why)
     with ctx.db.session() as s:
         unit, _ = _locked_unit(s, actor)
         colleague = s.scalar(select(User).where(User.username == who))

@@ -158,7 +158,8 @@ def add_opinion(ctx: Govflow, work_item_id: int, actor: Actor, text: str) -> dic
         item, _, project = tasks.load_for_write(s, work_item_id)
         require_task_worker(actor, item.unit.name)
         if item.state != "open":
-            raise Conflict("该任务已办结，不能再填写意见")
+            raise Conflict("该任务已办结，不能再填写意见" if item.state == "completed"
+                           else "该任务已被退回或撤回，不能再填写意见")
         opinion = Opinion(project_id=project.id, work_item_id=item.id, unit_id=item.unit_id, author=actor.user,
                           text=text, at=utcnow())
         s.add(opinion)

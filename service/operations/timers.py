@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from service.operations import audit
 from service.operations.context import Govflow
 from service.storage import locks
 from service.storage.models import ProcessInstance, utcnow
@@ -42,8 +43,17 @@ def fire(ctx: Govflow, instance_id: int, now: dt.datetime | None = None) -> bool
             runtime = ctx.runtime(s, instance.version_id)
             wf = runtime.load(instance.state)
             runtime.fire_timers(wf)
+            seq = project.audit_seq
             progress.apply(ctx, s, project, instance, runtime, wf, actor="system:timer", now=now)
             # A timer not yet due by Spiff's clock (ours ran ahead) stays; progress.apply reset the column.
+            if project.audit_seq == seq:
+                # The instance row was rewritten with nothing opened, withdrawn or ended. Every writer
+                # of a project moves its audit head: that is how a completion queued behind this one
+                # knows to read again (service.operations.completion_read, "Freshness").
+                audit.append(s, project, actor="system:timer", action="timer_checked",
+                             detail={"next_timer_at": instance.next_timer_at.isoformat()
+                                     if instance.next_timer_at else None},
+                             algorithm=ctx.settings.audit_hash, at=now)
             return True
     except StaleDataError:
         # A completion of the same instance committed first; its own progress.apply re-read the timers.

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.domain.access import DECLARER_ROLES, Actor, require_overseer
+from service.domain import approval_actions as rules
+from service.domain.access import Actor, require_overseer
 from service.domain.calendar import WorkCalendar
 from service.domain.deadlines import local_date
-from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from service.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from service.domain.visibility import can_see_task
 from service.operations import audit, people, task_messages
 from service.operations.context import Govflow
@@ -24,7 +25,6 @@ from service.storage import locks
 from service.storage.models import Project, Unit, Urge, WorkItem, utcnow
 
 NOTE_MAX = 500
-SUPERVISION_ROLES = frozenset({"supervisor", "admin"})
 
 
 class AlreadyUrged(Conflict):
@@ -37,21 +37,10 @@ def urge_day(cal: WorkCalendar, now: dt.datetime) -> dt.date:
 
 
 def may_urge(actor: Actor, item: WorkItem, project: Project) -> bool:
-    """Supervision urges any open task; the declaring unit (办件人, leader) urges one another unit holds."""
-    if item.state != "open":
-        return False
-    if actor.roles & SUPERVISION_ROLES:
-        return True
-    return (bool(actor.roles & DECLARER_ROLES) and actor.unit == project.unit.name
-            and item.unit.name != actor.unit)
-
-
-def _require_urger(actor: Actor, item: WorkItem, project: Project) -> None:
-    if may_urge(actor, item, project):
-        return
-    if actor.unit == project.unit.name and item.unit.name == actor.unit and actor.roles & DECLARER_ROLES:
-        raise Forbidden("该任务由本单位办理，无需催办")
-    raise Forbidden("只有项目建设单位或督办人员可以催办")
+    """Supervision urges any open task; the declaring unit (办件人, leader) urges one another unit
+    holds (the rule: service.domain.approval_actions.may_urge)."""
+    return rules.may_urge(actor, task_open=item.state == "open", task_unit=item.unit.name,
+                          project_unit=project.unit.name)
 
 
 def urge(ctx: Govflow, work_item_id: int, note: str, actor: Actor, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -68,7 +57,7 @@ def urge(ctx: Govflow, work_item_id: int, note: str, actor: Actor, now: dt.datet
             raise NotFound("任务不存在")  # another unit's task does not exist for it
         if item.state != "open":
             raise Conflict("该任务已办结或已撤回，无需催办")
-        _require_urger(actor, item, project)
+        rules.require_urger(actor, task_unit=item.unit.name, project_unit=project.unit.name)
         cal = ctx.calendar(s)
         day = urge_day(cal, now)
         if s.scalar(select(Urge.id).where(Urge.work_item_id == item.id, Urge.working_day == day)) is not None:

@@ -4,7 +4,8 @@ Rule (docs/withdraw.md), the same for `can_withdraw` on the task page and for th
 - the step is completed, by the actor, and the project is still running;
 - every task its completion opened (work items created in that transaction: same instance,
   created_at equal to the step's completed_at) is still open and untouched by its unit: not
-  claimed (转办/委派 claim too), no opinion, no 暂存 draft, no attachment, clock not paused (补正);
+  claimed (转办/委派 claim too), no opinion, no 暂存 draft, no attachment, no 加签 asked, no
+  延期申请, clock not paused (补正);
 - the engine can go back to the step dropping exactly those tasks and nothing else (a parallel
   join fired by another branch, a multi-instance node completed by another instance, a timer or a
   message that moved the flow on since: refused).
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.channels.config import ChannelSettings
+from service.domain import approval_actions as rules
 from service.domain.access import Actor
 from service.domain.errors import Conflict
 from service.engine.runtime import ProcessRuntime
@@ -32,6 +34,8 @@ from service.operations.context import Govflow
 from service.storage.models import (
     Attachment,
     AuditRecord,
+    Countersign,
+    ExtensionRequest,
     Opinion,
     ProcessInstance,
     Project,
@@ -80,8 +84,10 @@ def _started(session: Session, items: Sequence[WorkItem]) -> str | None:
             return f"{step}已被退回或由流程撤回，流程已继续流转，不能撤回"
         if w.assignee:
             return f"{step}已由 {w.unit.name} 认领，不能撤回"
+    # 加签 and 延期申请 are asked by the task's own unit only (the holder, its workers): acting on it.
     checks = ((Opinion, "已有 {unit} 的办理意见"), (TaskDraft, "已由 {unit} 开始填写（已暂存）"),
-              (Attachment, "已由 {unit} 上传附件"))
+              (Attachment, "已由 {unit} 上传附件"), (Countersign, "已由 {unit} 发起加签"),
+              (ExtensionRequest, "已由 {unit} 申请延期"))
     for model, text in checks:
         hit = first(model)
         if hit is not None:
@@ -94,10 +100,9 @@ def _started(session: Session, items: Sequence[WorkItem]) -> str | None:
 
 
 def _row_refusal(session: Session, item: WorkItem, project: Project, actor: Actor) -> str | None:
-    if project.status != "active":
-        if project.status == "completed":
-            return "项目已办结，不能撤回"
-        return f"项目已终止（{project.outcome or '已结束'}），不能撤回"
+    why = rules.withdraw_project_refusal(project.status, project.outcome)
+    if why:
+        return why
     if item.state == "open":
         return "该步骤尚未办理，无需撤回"
     if item.state != "completed":
@@ -107,7 +112,7 @@ def _row_refusal(session: Session, item: WorkItem, project: Project, actor: Acto
         return "该步骤已撤回，请在待办中重新办理" if taken_back else "该步骤已被退回或由流程撤回，不能撤回"
     if item.completed_by != actor.user:
         who = people.name_of(session, item.completed_by) if item.completed_by else "他人"
-        return f"该步骤不是您办理的（办理人：{who}），不能撤回"
+        return rules.withdraw_completer_refusal(actor, item.completed_by, who)
     return _started(session, opened_by(session, item))
 
 

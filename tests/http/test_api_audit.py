@@ -32,7 +32,7 @@ def test_a_foreign_unit_sees_no_digest_of_hidden_details(api, ctx):
     own = api.as_("edu").get(f"/api/projects/{pid}/audit").json
     assert own["verified"] is True and own["records"][-1]["hash"] and own["records"][-1]["mac"]
     assert next(r for r in own["records"] if r["action"] == "opinion_added")["detail"]["text"] == GUESS
-    for url in (f"/api/projects/{pid}/audit", f"/api/projects/{pid}"):
+    for url in (f"/api/projects/{pid}/audit", f"/api/projects/{pid}", f"/api/projects/{pid}/history"):
         r = api.as_("health").get(url)
         assert r.status_code == 200
         body = r.get_data(as_text=True)

@@ -225,3 +225,32 @@ def test_declaring_says_who_acts_next(api, driver):
     nxt = r.json["next"]
     assert [n["id"] for n in nxt] == sorted(r.json["open_tasks"]) and nxt
     assert all(n["unit"] != "市教育局" and n["title"] for n in nxt)
+
+
+def test_dashboard_overdue_tasks_page_on_the_server(api, ctx, driver):
+    """逾期与督办任务 (GET /api/warnings/search): graded, filtered and sorted by the server, a page at a
+    time with the total; the most overdue first; the project named on each row."""
+    from tests.operations.test_reminders import set_due
+
+    items = []
+    for due in (dt.date(2026, 4, 29), dt.date(2026, 3, 2), dt.date(2026, 6, 1)):
+        pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
+        item = driver.open_items(pid)[0]
+        set_due(ctx, item.id, due)
+        items.append(item)
+    full = api.as_("supervisor").get("/api/warnings/search?per_page=100").json
+    ours = [w for w in full["items"] if w["work_item_id"] in {i.id for i in items}]
+    assert len(ours) == 3 and full["total"] >= 3
+    days = [w["overdue_working_days"] for w in ours]
+    assert days == sorted(days, reverse=True) and ours[0]["work_item_id"] == items[1].id  # March first
+    assert ours[0]["project_code"].startswith("DY") and ours[0]["project_name"]
+    first = api.as_("supervisor").get("/api/warnings/search?per_page=2").json
+    second = api.as_("auditor").get("/api/warnings/search?per_page=2&page=2").json
+    assert first["total"] == second["total"] == full["total"] and len(first["items"]) == 2
+    assert [w["work_item_id"] for w in first["items"] + second["items"]][:full["total"]] == \
+        [w["work_item_id"] for w in full["items"]][:len(first["items"]) + len(second["items"])]
+    assert api.as_("supervisor").get("/api/warnings/search?unit=市民政局").json["total"] == \
+        sum(1 for w in full["items"] if w["unit"] == "市民政局")
+    assert api.as_("supervisor").get("/api/warnings/search?min_level=9").json["total"] == 0
+    assert api.as_("supervisor").get("/api/warnings/search?min_level=10").status_code == 422
+    assert api.as_("edu").get("/api/warnings/search").status_code == 403

@@ -3,9 +3,6 @@ real HTTP clients in threads. The four departments of 方案评审 submit at the
 projects; twenty opinions and fifty claims hit one task. Nobody gets a false conflict or a 5xx."""
 from __future__ import annotations
 
-import http.client
-import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +11,7 @@ import pytest
 
 from service.operations import identity
 from service.scenario import Driver
-from tests.servers import gunicorn
+from tests.servers import gunicorn, json_request, send_at_once
 
 REVIEWERS = {"review_bigdata": "bigdata", "review_cac": "cac", "review_police": "police", "review_crypto": "crypto"}
 
@@ -31,26 +28,7 @@ def server(ctx, tmp_path) -> Iterator[tuple[int, dict[str, str]]]:  # type: igno
 
 def _post_all(port: int, requests: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
     """POST every (token, path, body) at the same moment, one connection each."""
-    barrier = threading.Barrier(len(requests))
-    out: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(requests)
-
-    def run(i: int, token: str, path: str, body: dict[str, Any]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.connect()
-        barrier.wait()
-        conn.request("POST", path, body=json.dumps(body, ensure_ascii=False).encode(),
-                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        raw = resp.read()
-        out[i] = (resp.status, json.loads(raw) if raw else {})
-        conn.close()
-
-    threads = [threading.Thread(target=run, args=(i, *r)) for i, r in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return out
+    return send_at_once(port, [json_request(token, "POST", path, body) for token, path, body in requests], timeout=60)
 
 
 def _at_review(driver: Driver) -> int:

@@ -4,6 +4,7 @@ that the test cuts (every live connection dropped, new ones refused) and restore
 backends of the test database are also terminated from inside PostgreSQL."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -88,15 +89,24 @@ class Relay:
             s.close()
 
 
-@pytest.fixture
-def relayed(pg_url: str, tmp_path, monkeypatch) -> Iterator[tuple[Relay, object, dict[str, str]]]:  # type: ignore[no-untyped-def]  # noqa: E501
+def _seed(pg_url: str) -> tuple[str, bytes]:
+    """A clean test database with the demo users: edu's token and a valid declaration body."""
+    from service.scenario import Driver
+
     if not pg_url:
         pytest.skip("GOVFLOW_TEST_BACKENDS leaves PostgreSQL out")
     _truncate(pg_url)
     seeded = make_ctx(pg_url)
     identity.seed_demo_users(seeded)
     token = identity.issue_token(seeded, identity.authenticate(seeded, "edu", identity.DEMO_PASSWORD).id)[0]
+    declaration = json.dumps({"data": Driver(seeded).answer("declaration")}, ensure_ascii=False).encode()
     seeded.close()
+    return token, declaration
+
+
+@pytest.fixture
+def relayed(pg_url: str, tmp_path, monkeypatch) -> Iterator[tuple[Relay, object, dict[str, str]]]:  # type: ignore[no-untyped-def]  # noqa: E501
+    token, _ = _seed(pg_url)
     relay = Relay(("127.0.0.1", 5432))
     relay.start()
     host_part = pg_url.split("@", 1)[1].split("/", 1)
@@ -144,3 +154,71 @@ def test_backends_terminated_inside_postgresql_are_replaced_silently(relayed, pg
     admin.dispose()
     assert killed >= 1
     assert [client.get("/api/tasks", headers=auth).status_code for _ in range(10)] == [200] * 10
+
+
+def test_gunicorn_under_load_through_a_cut_answers_503_then_recovers(pg_url, tmp_path):
+    """The production server (gunicorn, 2 processes x 4 threads) under a steady crowd of readers and
+    declarers while the database is cut for two seconds: every answer is a 200/201 or a 503 with
+    Retry-After (never a 500, no traceback in the log), and the crowd is served again right after."""
+    import http.client
+    import time
+
+    from tests.servers import gunicorn
+
+    token, declaration = _seed(pg_url)
+    relay = Relay(("127.0.0.1", 5432))
+    relay.start()
+    user, rest = pg_url.split("@", 1)
+    url = f"{user}@127.0.0.1:{relay.port}/{rest.split('/', 1)[1]}"
+    phase = {"now": "before"}
+    seen: list[tuple[str, int, str | None]] = []
+    stop = threading.Event()
+
+    def crowd(port: int, write: bool) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        while not stop.is_set():
+            when = phase["now"]
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                if write:
+                    conn.request("POST", "/api/projects", body=declaration, headers=headers)
+                else:
+                    conn.request("GET", "/api/tasks", headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                # A request that began before a change of phase and ended after it belongs to neither.
+                seen.append((when if phase["now"] == when else "crossing", resp.status, resp.getheader("Retry-After")))
+                conn.close()
+            except OSError as exc:  # the server itself must stay up
+                seen.append((when, -1, repr(exc)))
+            time.sleep(0.02)
+
+    try:
+        with gunicorn(url, tmp_path, workers=2, threads=4) as (port, _):
+            clients = [threading.Thread(target=crowd, args=(port, i % 3 == 0)) for i in range(6)]
+            for t in clients:
+                t.start()
+            time.sleep(1.5)
+            phase["now"] = "cut"
+            relay.cut()
+            time.sleep(2.0)
+            relay.start()
+            phase["now"] = "settling"
+            time.sleep(0.5)
+            phase["now"] = "after"
+            time.sleep(2.0)
+            stop.set()
+            for t in clients:
+                t.join(60)
+    finally:
+        relay.cut()
+    by_phase: dict[str, dict[int, int]] = {}
+    for when, status, _ in seen:
+        by_phase.setdefault(when, {}).setdefault(status, 0)
+        by_phase[when][status] += 1
+    print(by_phase)
+    assert {status for _, status, _ in seen} <= {200, 201, 503}, by_phase
+    assert all(retry is not None and retry.isdigit() for _, status, retry in seen if status == 503), by_phase
+    assert set(by_phase["before"]) <= {200, 201}, by_phase
+    assert by_phase["cut"].get(503, 0) > 0, by_phase
+    assert set(by_phase["after"]) <= {200, 201} and sum(by_phase["after"].values()) > 0, by_phase

@@ -51,6 +51,19 @@ def test_sign_out_holds_on_every_worker_and_the_throttle_counts_across_them(ctx,
     assert set(after) == {401}, after
     assert _call(port, "POST", "/api/tasks/1/claim", headers={**cookie, "X-CSRF-Token": body["csrf"]})[0] == 401
 
+    # A password change through one connection ends the user's every session, whichever worker serves it.
+    (_, laptop_headers, laptop), (_, phone_headers, _) = (
+        _call(port, "POST", "/api/auth/login", {"username": "health", "password": identity.DEMO_PASSWORD})
+        for _ in range(2))
+    laptop_cookie, phone_cookie = ({"Cookie": h["Set-Cookie"].split(";", 1)[0]}
+                                   for h in (laptop_headers, phone_headers))
+    assert _call(port, "GET", "/api/auth/me", headers=phone_cookie)[0] == 200
+    changed = _call(port, "POST", "/api/auth/password", {"old": identity.DEMO_PASSWORD, "new": "Dongying-2027-New"},
+                    headers={**laptop_cookie, "X-CSRF-Token": laptop["csrf"]})
+    assert changed[0] == 200, changed
+    assert {_call(port, "GET", "/api/auth/me", headers=c)[0] for c in (laptop_cookie, phone_cookie)
+            for _ in range(10)} == {401}
+
     # Twenty wrong passwords at one moment over both processes: exactly four plain refusals.
     barrier = threading.Barrier(20)
     results: list[int] = []

@@ -92,6 +92,11 @@ def test_countersign_objection_sends_the_declaration_back_to_the_lead_unit(ctx, 
     # The lead unit's 申报 reopens, round 2, with the previous data and the objection as the reason.
     lead = driver.item(pid, "submit_declaration")
     assert lead.round == 2 and lead.unit.name == "市教育局"
+    with ctx.db.session() as s:  # and the lead unit is told, with the objection
+        (told,) = s.scalars(select(Notification).where(Notification.project_id == pid,
+                                                       Notification.kind == "approval_objected")).all()
+        assert (told.work_item_id, told.unit_id) == (lead.id, lead.unit_id)
+        assert "市卫生健康委员会" in told.payload["lead"] and OBJECTION["objection"] in told.payload["lead"]
     task = task_actions.get_task(ctx, lead.id, worker("市教育局"))
     assert task["returned"]["kind"] == "objection"
     assert task["returned"]["reason"] == OBJECTION["objection"]

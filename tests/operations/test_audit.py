@@ -287,6 +287,56 @@ def test_cli_verify_exit_codes_in_a_subprocess(ctx, driver):
     assert wrong_key.returncode == 1 and "MAC 不符" in wrong_key.stdout
 
 
+def test_cli_verify_exits_non_zero_when_the_newest_records_are_deleted(ctx, driver):
+    """Issue 9 §3 as reported: the newest records deleted (head on the project row untouched), and a
+    project asked for by id that is gone; `govflow audit verify` in a real process exits 1 for both."""
+    pid = _project(driver)
+    with ctx.db.session() as s:
+        n = s.get(Project, pid).audit_seq
+        s.execute(delete(AuditRecord).where(AuditRecord.project_id == pid, AuditRecord.seq > n - 2))
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": ctx.settings.database_url}
+    for args, expected in ((("audit", "verify"), f"[project:{pid}] 第 {n - 1} 条"),
+                           (("audit", "verify", str(pid + 1000)), f"[project:{pid + 1000}] 第 1 条")):
+        run = subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1 and expected in run.stdout, run.stdout + run.stderr
+
+
+def test_a_chain_deleted_with_its_owner_is_named_by_the_checkpoints_left(ctx):
+    """A unit removed with its records: a checkpoint left in the database names the chain; with the
+    checkpoints gone too only the exported file does (`verify --against`)."""
+    with ctx.db.session() as s:
+        unit = Unit(code="T-GONE", name="临时单位", kind="department")
+        s.add(unit)
+        s.flush()
+        for i in range(3):
+            audit.append_unit(s, unit, actor="督办员", action="rectification_opened", detail={"i": i})
+        uid = unit.id
+    with ctx.db.session() as s:
+        assert audit.write_checkpoints(s) >= 1
+        doc = audit.export_checkpoints(s)
+    chain = f"unit:{uid}"
+    # Someone who can write every table, foreign keys off (a plain SQLite connection; replica role on PostgreSQL).
+    raw = create_engine(ctx.settings.database_url)
+    try:
+        with raw.begin() as c:
+            if c.dialect.name == "postgresql":
+                c.execute(text("SET LOCAL session_replication_role = replica"))
+            c.execute(delete(AuditRecord).where(AuditRecord.unit_id == uid))
+            c.execute(delete(Unit).where(Unit.id == uid))
+    finally:
+        raw.dispose()
+    with ctx.db.session() as s:
+        reports = {r.chain: r for r in check_all(s)}
+        assert reports[chain].first.kind == "owner_missing" and "数据库中的检查点" in reports[chain].first.message
+        assert verify_unit(s, uid).kind == "owner_missing"
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.unit_id == uid))
+    with ctx.db.session() as s:
+        assert chain not in {r.chain for r in check_all(s)}  # nothing inside the database can tell now
+        reports = {r.chain: r for r in check_all(s, external=audit.read_export(json.dumps(doc)))}
+        assert reports[chain].first.kind == "owner_missing" and "外部保存" in reports[chain].first.message
+
+
 def _strip_to_legacy(s, pid: int) -> None:  # type: ignore[no-untyped-def]
     """The state of a chain written before migration 0007: no MAC on records or head."""
     s.execute(update(AuditRecord).where(AuditRecord.project_id == pid).values(mac=None, key_id=None))

@@ -34,19 +34,26 @@ def test_due_timer_fires_and_completes_in_one_transaction(ctx):
     assert timers.fire(ctx, iid) is False  # idempotent
 
 
-def test_boundary_timer_interrupts_the_user_task(ctx):
+def _boundary_instance(ctx, at: dt.datetime) -> int:  # type: ignore[no-untyped-def]
+    """An instance of tests/workers/boundary.bpmn: a user task with a boundary timer firing at `at`."""
     from pathlib import Path
 
-    from sqlalchemy import select
-
     from service.operations import processes
-    from service.storage.models import Project, WorkItem
     from tests.conftest import OPERATOR
 
     bpmn = (Path(__file__).resolve().parent.parent / "workers" / "boundary.bpmn").read_bytes()
     version_id = processes.deploy(ctx, {"boundary.bpmn": bpmn}, OPERATOR, process_key="boundary_proc").id
-    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
     [iid] = start_timer_instances(ctx, version_id, [{"fire_at": at.isoformat()}])
+    return iid
+
+
+def test_boundary_timer_interrupts_the_user_task(ctx):
+    from sqlalchemy import select
+
+    from service.storage.models import Project, WorkItem
+
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
+    iid = _boundary_instance(ctx, at)
     with ctx.db.session() as s:
         inst = s.get(ProcessInstance, iid)
         [item] = s.scalars(select(WorkItem).where(WorkItem.instance_id == iid))
@@ -59,3 +66,25 @@ def test_boundary_timer_interrupts_the_user_task(ctx):
         item = s.get(WorkItem, item.id)
         project = s.get(Project, inst.project_id)
         assert (inst.status, item.state, project.outcome) == ("completed", "cancelled", "逾期退回")
+
+
+def test_a_timer_that_moves_nothing_still_moves_the_audit_head(ctx):
+    """Our clock ran ahead of Spiff's: fire() rewrites the instance with nothing opened or ended. It
+    must still move the project's audit head, or a completion queued behind it would pass the
+    freshness check of its one read (completion_read) with a stale instance and get a false 409."""
+    from service.operations import audit
+    from service.storage.models import Project
+
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    iid = _boundary_instance(ctx, at)
+    with ctx.db.session() as s:
+        inst = s.get(ProcessInstance, iid)
+        seq, revision, pid = s.get(Project, inst.project_id).audit_seq, inst.revision, inst.project_id
+        inst.next_timer_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
+    assert timers.fire(ctx, iid) is True
+    with ctx.db.session() as s:
+        inst = s.get(ProcessInstance, iid)
+        project = s.get(Project, pid)
+        assert inst.status == "running" and inst.next_timer_at == at.replace(tzinfo=None)
+        assert inst.revision > revision and project.audit_seq == seq + 1
+        assert audit.verify(s, pid) is None

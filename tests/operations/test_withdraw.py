@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from service.domain.access import Actor
 from service.domain.errors import Conflict, NotFound
-from service.operations import audit, drafts, task_actions, tasks, withdraw
+from service.operations import audit, countersign, drafts, extension_requests, task_actions, tasks, withdraw
 from service.scenario import worker
 from service.storage.models import AuditRecord, Notification, WorkItem, WorkItemClock
 from tests.operations.test_concurrency import run_at_once
@@ -99,6 +99,19 @@ def test_refused_after_an_opinion_a_draft_or_completion_of_the_next(ctx, driver)
     pid, step, nxt = _at_budget(driver)
     driver.complete(pid, "budget_review")
     assert "已由 市财政局 办结" in _refused(ctx, step.id, EDU)
+
+
+def test_refused_once_the_next_unit_asked_for_a_countersign_or_an_extension(ctx, driver):
+    # Unclaimed, no opinion, no draft: but 市财政局 has acted on the task all the same.
+    _, step, nxt = _at_budget(driver)
+    countersign.add(ctx, nxt.id, FINANCE, "before", [{"unit": "市公安局"}])
+    assert _refused(ctx, step.id, EDU) == "下一步“预算评审”已由 市财政局 发起加签，不能撤回"
+    assert task_actions.get_task(ctx, step.id, EDU)["can_withdraw"] is False
+
+    _, step, nxt = _at_budget(driver)
+    extension_requests.request(ctx, nxt.id, 3, "需补充材料", FINANCE)
+    assert _refused(ctx, step.id, EDU) == "下一步“预算评审”已由 市财政局 申请延期，不能撤回"
+    assert _get(ctx, nxt.id).state == "open" and _get(ctx, step.id).state == "completed"
 
 
 def test_only_the_person_who_completed_it(ctx, driver):

@@ -66,6 +66,7 @@ def test_a_supervisor_sees_an_overdue_task_escalated_on_the_dashboard(web_ctx, s
     page.goto("/dashboard")
     row = page.locator(f"#overdue-table tr[data-task-id='{item.id}']")
     expect(row).to_be_visible()
+    expect(page.locator("#overdue-card .pager-info")).to_have_text("第 1 / 1 页，共 1 条")  # paged by the server
     expect(row.locator("td.unit")).to_have_text(item.unit)
     expect(row.locator("td.level")).to_have_text("三级督办")
     expect(row.locator("td.overdue-days")).to_have_text(str(OVERDUE_DAYS))

@@ -14,7 +14,7 @@ from service.operations import oversight_lists, worklists
 bp = Blueprint("lists", __name__, url_prefix="/api")
 
 KINDS = ("remind_before", "remind_due", "escalation", "late_filing", "urge", "extension_requested",
-         "extension_decided", "cc", "withdrawn", "approval_closed", "countersign", "substitute",
+         "extension_decided", "cc", "withdrawn", "approval_closed", "approval_objected", "countersign", "substitute",
          "annual_list")
 PAGING = [q("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "页码，从 1 开始"),
           q("per_page", {"type": "integer", "minimum": 1, "maximum": worklists.MAX_PER_PAGE},
@@ -104,6 +104,19 @@ OVERSIGHT = [q("unit", {"type": "string", "maxLength": 100}), q("open_only", {"t
 def search_late_filings() -> ResponseReturnValue:
     return jsonify(oversight_lists.late_filings_page(ctx(), auth.actor(), unit=str_arg("unit"),
                                                      open_only=bool_arg("open_only"), page=_page()))
+
+
+@bp.get("/warnings/search")
+@api("督办看板：逾期与督办任务（红牌、补正暂停、已升级督办；yellow=true 含黄牌），分页（督办级别高、逾期多的在前）",
+     tag="督办", query=[q("unit", {"type": "string", "maxLength": 100}),
+                      q("stage", {"type": "string", "maxLength": 40}),
+                      q("min_level", {"type": "integer", "minimum": 0, "maximum": 9}, "最低督办级别（0 含未升级）"),
+                      q("yellow", {"type": "boolean"}, "同时列出黄牌（临近到期）"), *PAGING],
+     responses={200: page_of(ROW)})
+def search_warnings() -> ResponseReturnValue:
+    return jsonify(oversight_lists.warnings_page(
+        ctx(), auth.actor(), unit=str_arg("unit"), stage=str_arg("stage", 40),
+        min_level=int_arg("min_level", minimum=0, maximum=9, default=0) or 0, yellow=bool_arg("yellow"), page=_page()))
 
 
 @bp.get("/rectifications/search")

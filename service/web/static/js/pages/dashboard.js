@@ -58,8 +58,8 @@ function unitName(id) {
   return state.unitById.get(id) || `单位 #${id}`;
 }
 
-function projectCell(projectId) {
-  const p = state.projects.get(projectId);
+function projectCell(projectId, known = null) {
+  const p = state.projects.get(projectId) || (known && known.name ? known : null);
   return h("a", { href: `/projects/${projectId}`, class: "project-link" }, p ? p.name : `项目 #${projectId}`,
     p && p.code ? h("span", { class: "muted code" }, p.code) : null);
 }
@@ -257,37 +257,38 @@ function refreshUnitOptions() {
   fillSelect(document.getElementById("rect-unit"), units, "请选择单位");
 }
 
+// 逾期与督办任务: one page at a time, graded, filtered and sorted by the server (GET /api/warnings/search,
+// docs/lists.md). The level is the one the task's clock has reached on its current due date (延期
+// lowers it, 补正 suspends it); past escalation messages stay under 消息.
+let taskPage = 1;
+const taskPager = pager((n) => { taskPage = n; loadTasks(); });
+document.getElementById("overdue-table").after(taskPager.el);
+
 async function loadTasks() {
   const data = new FormData(filters);
-  const params = new URLSearchParams();
-  if (data.get("unit")) params.set("unit", data.get("unit"));
-  if (data.get("stage")) params.set("stage", data.get("stage"));
+  const params = new URLSearchParams({ page: String(taskPage), per_page: "20" });
+  for (const name of ["unit", "stage"]) if (data.get(name)) params.set(name, data.get(name));
+  if (Number(data.get("min_level") || 0) > 0) params.set("min_level", data.get("min_level"));
+  if (data.get("yellow") === "on") params.set("yellow", "true");
   try {
-    // The level is the one the task's clock has reached on its current due date (延期 lowers it,
-    // 补正 suspends it), read by the server from the same clock as the grade; past escalation
-    // messages stay under 消息.
-    const warnings = await api.get(`/api/warnings?${params}`);
-    state.tasks = warnings.map((w) => ({ ...w, level: w.level || 0 }));
-    renderTasks();
+    const result = await api.get(`/api/warnings/search?${params}`);
+    if (result.page > 1 && !result.items.length && result.total) { taskPage = 1; return loadTasks(); }
+    state.tasks = result.items.map((w) => ({ ...w, level: w.level || 0 }));
+    taskPager.update(result);
+    renderTasks(result.total);
   } catch (e) {
     emptyRow(overdueBody, 9, errorText(e));
   }
 }
 
-function renderTasks() {
+function renderTasks(total) {
   const data = new FormData(filters);
-  const minLevel = Number(data.get("min_level") || 0);
-  const yellow = data.get("yellow") === "on";
-  const rows = state.tasks
-    .filter((t) => t.grade === "red" || t.paused || t.level > 0 || (yellow && t.grade === "yellow"))
-    .filter((t) => t.level >= minLevel)
-    .sort((a, b) => b.level - a.level || b.overdue_working_days - a.overdue_working_days);
-  document.getElementById("overdue-count").textContent = `共 ${rows.length} 项`;
-  if (!rows.length) {
-    const filtered = data.get("unit") || data.get("stage") || minLevel > 0 || state.tasks.length;
+  document.getElementById("overdue-count").textContent = `共 ${total} 项`;
+  if (!state.tasks.length) {
+    const filtered = data.get("unit") || data.get("stage") || Number(data.get("min_level") || 0) > 0 || data.get("yellow") === "on";
     return emptyRow(overdueBody, 9, filtered ? "没有符合筛选条件的任务" : "当前没有逾期或升级督办的任务");
   }
-  overdueBody.replaceChildren(...rows.map(taskRow));
+  overdueBody.replaceChildren(...state.tasks.map(taskRow));
 }
 
 function taskRow(t) {
@@ -300,7 +301,7 @@ function taskRow(t) {
   }
   const overdue = t.overdue_working_days > 0;
   return h("tr", { class: overdue ? "overdue" : "", "data-task-id": t.work_item_id, "data-unit": t.unit },
-    h("td", {}, projectCell(t.project_id)),
+    h("td", {}, projectCell(t.project_id, { code: t.project_code, name: t.project_name })),
     h("td", {}, h("a", { href: `/tasks/${t.work_item_id}` }, t.title || t.task)),
     h("td", { class: "unit" }, t.unit),
     h("td", {}, t.stage),
@@ -312,10 +313,7 @@ function taskRow(t) {
     h("td", {}, h("div", { class: "actions" }, ...actions)));
 }
 
-filters.addEventListener("change", (event) => {
-  if (event.target.name === "unit" || event.target.name === "stage") loadTasks();
-  else renderTasks();
-});
+filters.addEventListener("change", () => { taskPage = 1; loadTasks(); });
 
 // ---- 延期, 补正 ------------------------------------------------------------------------------
 

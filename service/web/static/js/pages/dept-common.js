@@ -61,6 +61,7 @@ const ACTIONS = {
   rectification_opened: "整改开始",
   rectification_closed: "整改完成",
   instance_migrated: "流程版本迁移",
+  timer_checked: "定时事件检查",
 };
 
 export const actionLabel = (action) => ACTIONS[action] || action;

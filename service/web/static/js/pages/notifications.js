@@ -9,7 +9,7 @@ const kind = document.getElementById("f-kind");
 const readAll = document.getElementById("read-all");
 const KINDS = { remind_before: "办理提醒", remind_due: "到期提醒", escalation: "督办", late_filing: "逾期备案", urge: "催办",
   extension_requested: "延期申请", extension_decided: "延期申请结果", cc: "抄送", withdrawn: "撤回",
-  approval_closed: "审批已结束", countersign: "加签", substitute: "代理", annual_list: "年度清单" };
+  approval_closed: "审批已结束", approval_objected: "参建单位异议", countersign: "加签", substitute: "代理", annual_list: "年度清单" };
 const LEVELS = { 1: "一级督办", 2: "二级督办", 3: "三级督办" };
 
 let rows = [];
