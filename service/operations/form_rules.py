@@ -58,13 +58,23 @@ def context(session: Session, project: Project) -> RuleContext:
                        filed_change_amount=filed)
 
 
+def _context_for(session: Session, project: Project, item: WorkItem) -> RuleContext:
+    """context() once per completion: its check and its engine values (变更申请) read the same
+    steps in one transaction, before this one is marked completed."""
+    memo = session.info.setdefault("form_rules_context", {})
+    key = (project.id, item.id)
+    if key not in memo:
+        memo[key] = context(session, project)
+    return memo[key]
+
+
 def check(session: Session, project: Project, item: WorkItem, form: Form, data: Mapping[str, Any],
           now: dt.datetime) -> None:
     """Refuse (422, field and article) what the schema let through; called after form.check(data)."""
     if item.task_name == DECLARATION_TASK:
         declaration_rules.check_resubmission(session, project, data, now)
     if form.rules:
-        cross_field_rules.check(form.rules, data, context(session, project))
+        cross_field_rules.check(form.rules, data, _context_for(session, project, item))
 
 
 def engine_extras(session: Session, project: Project, item: WorkItem, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def engine_extras(session: Session, project: Project, item: WorkItem, data: Mapp
     if item.task_name == DECLARATION_TASK:
         return declaration_rules.engine_values(data)
     if item.task_name == CHANGE_TASK:
-        return {FILED_CHANGE_VAR: float(context(session, project).filed_change_amount)}
+        return {FILED_CHANGE_VAR: float(_context_for(session, project, item).filed_change_amount)}
     return {}
 
 

@@ -55,6 +55,8 @@ def test_compile_cosign_approve_then_a_supplementary_list_for_urgent_work(api, c
     assert r.status_code == 422 and "会签" in r.json["error"]["message"], r.json
     for who in ("bigdata", "edu", "gov"):
         assert api.as_(who).post(f"{base}/lists/{list_id}/cosign", json={}).status_code == 403, who
+        # Who before what: another unit's malformed body is refused for who it is, not for its shape.
+        assert api.as_(who).post(f"{base}/lists/{list_id}/cosign", json={"opinion": 7}).status_code == 403, who
     r = api.as_("finance").post(f"{base}/lists/{list_id}/cosign", json={"opinion": "同意，预算规模可控"})
     assert r.status_code == 200, r.json
     r = api.as_("bigdata").put(f"{base}/draft", json={"entries": [{"project_id": a}]})
@@ -155,6 +157,7 @@ def test_declaration_windows_are_set_by_supervision_and_audited(api, ctx):  # ty
     for who in ("edu", "bigdata", "gov", "designer"):
         r = api.as_(who).put("/api/annual-lists/2029/window", json=body)
         assert r.status_code == 403 and r.json["error"]["article"] == "第六条", (who, r.json)
+        assert api.as_(who).put("/api/annual-lists/2029/window", json={"opens_on": "x"}).status_code == 403, who
     r = api.as_("supervisor").put("/api/annual-lists/2029/window", json={"opens_on": "2028-07-01",
                                                                          "closes_on": "2028-01-01"})
     assert r.status_code == 422 and r.json["error"]["field"] == "closes_on", r.json

@@ -8,7 +8,12 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.access import require_list_approver, require_list_compiler
+from service.domain.access import (
+    require_list_approver,
+    require_list_compiler,
+    require_list_cosigner,
+    require_window_manager,
+)
 from service.domain.errors import FieldError, NotFound, ValidationFailed
 from service.http import auth
 from service.http.app import json_body
@@ -110,6 +115,7 @@ def compile_draft(budget_year: int) -> ResponseReturnValue:
 @bp.post("/<year:budget_year>/lists/<id:list_id>/cosign")
 @api("市财政局会签建议清单（会同），报市政府", tag="年度清单", body=obj({"opinion": TEXT}))
 def cosign(budget_year: int, list_id: int) -> ResponseReturnValue:
+    require_list_cosigner(auth.actor())  # who, before what
     body = json_body()
     annual_list.cosign(ctx(), _list_of(budget_year, list_id), auth.actor(), _text(body, "opinion", "会签意见"))
     return jsonify({"list_id": list_id, "status": "cosigned"})
@@ -160,6 +166,7 @@ def _date(body: dict[str, Any], name: str, label: str) -> dt.date:
 @bp.put("/<year:budget_year>/window")
 @api("设置某预算年度的申报期（督办、管理员；第六条）", tag="年度清单", body=WINDOW)
 def set_window(budget_year: int) -> ResponseReturnValue:
+    require_window_manager(auth.actor())  # who, before what
     body = json_body()
     opens, closes = _date(body, "opens_on", "申报开始日期"), _date(body, "closes_on", "申报截止日期")
     budget_arrangement.set_window(ctx(), budget_year, opens, closes, auth.actor())

@@ -119,7 +119,19 @@ export function toast(message, kind = "info") {
 
 // What to tell the user about any error, ours or the browser's.
 export function describe(error) {
-  return error instanceof ApiError ? error.display : String(error);
+  if (error instanceof ApiError) return error.display;
+  return (error && error.message) || String(error);
+}
+
+// The budget year offices plan for: next year, by Beijing time.
+export function nextBudgetYear() {
+  return new Date(Date.now() + 8 * 3600 * 1000).getUTCFullYear() + 1;
+}
+
+// A message box that is hidden while it has nothing to say.
+export function say(box, text) {
+  box.textContent = text;
+  box.hidden = !text;
 }
 
 export function fail(error) {

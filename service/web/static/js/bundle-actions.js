@@ -1,6 +1,6 @@
 // Validating and deploying a process bundle (the version's BPMN and DMN files) from the modeler
 // and the decision-table editor: the same server calls, confirmation and reports on both pages.
-import { api, ApiError, fail, h, toast } from "./api.js";
+import { api, ApiError, describe, fail, h, toast } from "./api.js";
 import { confirmPreview } from "./deploy-preview.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +28,7 @@ export function bundleActions({ bundle, renderIssues, deployed, note }) {
       if (result.valid) status("success", "校验通过，可以部署新版本。");
       else status("error", `校验未通过：发现 ${result.issues.length} 个问题，详见右侧“校验结果”。`);
     } catch (error) {
-      status("error", "校验失败：" + (error.display || error));
+      status("error", "校验失败：" + describe(error));
       fail(error);
     } finally {
       busy(false);
@@ -47,7 +47,7 @@ export function bundleActions({ bundle, renderIssues, deployed, note }) {
       files = await bundle();
       preview = await api.post("/api/processes/preview", { files });
     } catch (error) {
-      status("error", "部署预览失败：" + (error.display || error));
+      status("error", "部署预览失败：" + describe(error));
       fail(error);
       busy(false);
       return;
@@ -90,7 +90,7 @@ export function bundleActions({ bundle, renderIssues, deployed, note }) {
         renderIssues(error.issues, { deployRefused: true });
         status("error", `部署被拒绝：${error.summary}，共 ${error.issues.length} 个问题，详见右侧“校验结果”。`);
       } else {
-        status("error", "部署失败：" + (error.display || error));
+        status("error", "部署失败：" + describe(error));
         fail(error);
       }
     } finally {

@@ -2,7 +2,7 @@
 // banner a copy's recipient sees on the page it opens (?cc=ID, marked read on arrival), and the
 // 抄送我的 rows of the inbox. The server decides who may send and read: the button appears only
 // when GET /api/cc/recipients?task_id=|project_id= answers (it refuses as sending would).
-import { api, fmtTime, h, toast } from "./api.js";
+import { api, describe, fmtTime, h, toast } from "./api.js";
 import { openDialog } from "./pages/dept-common.js";
 
 const who = (row) => row.sent_by_name || row.sent_by;
@@ -43,7 +43,7 @@ function openCopyDialog(target, choices) {
         const answer = await api.post(target.task ? `/api/tasks/${target.task}/cc` : `/api/projects/${target.project}/cc`, body);
         const names = answer.sent.map((c) => c.to_unit || c.to_user_name || c.to_user);
         toast(`已抄送：${names.join("、")}`, "success");
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       return null;
     },
   });

@@ -5,7 +5,7 @@
 //   countersignButton(task, reload)         → the 加签 button opening the dialog (前/后, units/persons, note)
 //   heldNotice(task)                         → "已提交，等待后加签：…" while a submission is held
 //   countersignTodo(before)                  → 待我加签 card inserted before `before` (inbox)
-import { api, fail, fmtTime, h, toast } from "./api.js";
+import { api, describe, fail, fmtTime, h, toast } from "./api.js";
 import { openDialog, person } from "./pages/dept-common.js";
 
 const STATES = { open: "待签署", signed: "已签署", cancelled: "已撤销", closed: "已结束" };
@@ -78,7 +78,7 @@ export function countersignButton(task, reload) {
         try {
           const added = await api.post(`/api/tasks/${task.id}/countersigns`, { kind: kind.value, signers, note: note.value });
           toast(`已加签：${added.map((c) => c.signer).join("、")}`, "success");
-        } catch (e) { return e.display || String(e); }
+        } catch (e) { return describe(e); }
         reload();
         return null;
       },

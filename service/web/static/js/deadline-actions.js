@@ -1,7 +1,7 @@
 // The task page's 催办与延期 card (docs/urge-and-extension.md): urges so far, 延期申请 with their
 // decision and new due date, and the buttons the server says this user may use
 // (GET /api/tasks/{id}/deadline-actions → may.urge / request_extension / extend / decide).
-import { api, fmtDate, fmtTime, h, toast } from "./api.js";
+import { api, describe, fmtDate, fmtTime, h, toast } from "./api.js";
 import { openDialog } from "./pages/dept-common.js";
 
 const STATE_BADGE = { pending: "yellow", approved: "green", refused: "red" };
@@ -42,7 +42,7 @@ export function decide(r, approve, reload) {
       let out;
       try {
         out = await api.post(`/api/supervision/extension-requests/${r.id}/${approve ? "approve" : "refuse"}`, { note: note.value.trim() });
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       toast(approve ? `已同意延期，新的办理期限为 ${fmtDate(out.new_due_date)}` : "已不同意该延期申请", "success");
       await reload();
       return null;
@@ -61,7 +61,7 @@ function urgeDialog(taskId, reload) {
       try {
         const r = await api.post(`/api/tasks/${taskId}/urge`, { note: note.value.trim() });
         toast(`已催办（该任务累计催办 ${r.count} 次）`, "success");
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       await reload();
       return null;
     },
@@ -83,7 +83,7 @@ function daysDialog({ title, help, max, okText, send, done }) {
       if (!reason.value.trim()) return "请填写延期理由";
       try {
         await done(await send(n, reason.value.trim()));
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       return null;
     },
   });

@@ -1,7 +1,7 @@
 // 撤回 / 拿回 (docs/withdraw.md): a button for a step the signed-in user completed, shown where the
 // server says it works (`can_withdraw`, the same rule as POST /api/tasks/<id>/withdraw). Confirms,
 // takes the step back and opens the reopened task; a refusal (409) is shown in the dialog.
-import { api, h, toast } from "./api.js";
+import { api, describe, h, toast } from "./api.js";
 import { openDialog } from "./pages/dept-common.js";
 
 const FLASH = "gf-withdrawn";
@@ -18,7 +18,7 @@ export function withdrawDialog(task) {
       let answer;
       try {
         answer = await api.post(`/api/tasks/${task.id}/withdraw`);
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       try { sessionStorage.setItem(FLASH, `已撤回“${task.title}”：已恢复您提交的内容，修改后请重新提交`); } catch { /* private mode */ }
       location.href = `/tasks/${answer.work_item_id}`;
       return null;

@@ -1,6 +1,6 @@
 // 用户管理 (admins): people with their unit, roles and contacts; create, edit, deactivate /
 // reactivate, reset the password — all through /api/admin/users, which decides and validates.
-import { api, fail, h, toast } from "../api.js";
+import { api, describe, fail, h, toast } from "../api.js";
 import { currentUser, openDialog } from "./dept-common.js";
 
 const ROLE_LABELS = {
@@ -20,7 +20,7 @@ let units = [];
 async function load() {
   try {
     [users, units] = await Promise.all([api.get("/api/admin/users"), api.get("/api/admin/units")]);
-  } catch (e) { fail(e); list.replaceChildren(h("li", { class: "muted" }, e.display || String(e))); return; }
+  } catch (e) { fail(e); list.replaceChildren(h("li", { class: "muted" }, describe(e))); return; }
   const chosen = unitFilter.value;
   unitFilter.replaceChildren(h("option", { value: "" }, "全部单位"), h("option", { value: "-" }, "无单位"),
     ...units.map((u) => h("option", { value: u.name }, u.name)));
@@ -66,7 +66,7 @@ function showErrors(fields, e) {
     if (f) { f.error.textContent = err.message; placed = true; }
   }
   if (!placed && e.field && fields[e.field]) { fields[e.field].error.textContent = e.display; placed = true; }
-  return placed ? "请按提示修改" : (e.display || String(e));
+  return placed ? "请按提示修改" : (describe(e));
 }
 
 function field(name, label, input) {
@@ -154,7 +154,7 @@ function setActive(u, active) {
     title: `${label}用户：${u.display_name}`, okText: label, danger: !active,
     body: h("p", {}, active ? "启用后该用户可以重新登录。" : "停用后该用户立即退出所有会话，不能再登录；已办理的记录保留。"),
     onOk: async () => {
-      try { await api.post(`/api/admin/users/${encodeURIComponent(u.username)}/${active ? "reactivate" : "deactivate"}`); } catch (e) { return e.display || String(e); }
+      try { await api.post(`/api/admin/users/${encodeURIComponent(u.username)}/${active ? "reactivate" : "deactivate"}`); } catch (e) { return describe(e); }
       toast(`已${label}：${u.display_name}`, "success");
       await load();
       return null;

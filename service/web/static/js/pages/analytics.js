@@ -1,6 +1,6 @@
 // 流程运行分析: per element how many projects passed, how many wait, median/p90 working days;
 // drawn on the deployed diagram (bpmn-js viewer) and in two tables.
-import { api, fail, h, PROCESS_NAMES } from "../api.js";
+import { api, describe, fail, h, PROCESS_NAMES } from "../api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { viewer: null, xmlFor: null, versions: undefined };
@@ -122,7 +122,7 @@ async function load() {
     $("analytics-info").textContent = `${PROCESS_NAMES[result.process_key] || result.process_key} · 版本 ${result.versions.map((v) => "v" + v).join("、")}` +
       ` · 截至 ${result.as_of}（北京时间）`;
   } catch (error) {
-    $("analytics-info").textContent = "加载失败：" + (error.display || error);
+    $("analytics-info").textContent = "加载失败：" + describe(error);
     fail(error);
   }
 }

@@ -1,7 +1,7 @@
 // 年度项目清单 (第七条(五), 第六条): a budget year's window, the projects waiting at 项目批准 with
 // 预算评审's proposals, the draft 建议清单 市大数据局 compiles, 市财政局's 会签 and 市政府's approval
 // with its 文号; main list and 追加清单 (GET/PUT/POST /api/annual-lists/{year}…, docs/annual-list.md).
-import { ApiError, api, describe, fmtMoney, fmtTime, h } from "../api.js";
+import { ApiError, api, describe, fmtMoney, fmtTime, h, nextBudgetYear, say } from "../api.js";
 
 const root = document.getElementById("al-root");
 const yearInput = document.getElementById("al-year");
@@ -10,16 +10,6 @@ const okBox = document.getElementById("al-ok");
 const STATUS = { draft: "草稿（市大数据局编制中）", cosigned: "已会签，待市政府批准", approved: "已批准印发" };
 let year = null;
 let data = null;
-
-function nextYear() {
-  const bj = new Date(Date.now() + 8 * 3600 * 1000);
-  return bj.getUTCFullYear() + 1;
-}
-
-function say(box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-}
 
 function clearFieldErrors() {
   document.querySelectorAll(".al-field-error").forEach((el) => el.remove());
@@ -245,4 +235,4 @@ document.getElementById("al-year-form").addEventListener("submit", (event) => {
   if (Number.isInteger(y) && y >= 2000 && y <= 2100) show(y);
 });
 const q = Number(new URLSearchParams(location.search).get("year"));
-show(Number.isInteger(q) && q >= 2000 && q <= 2100 ? q : nextYear());
+show(Number.isInteger(q) && q >= 2000 && q <= 2100 ? q : nextBudgetYear());

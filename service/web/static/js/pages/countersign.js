@@ -1,6 +1,6 @@
 // 加签 signer's page: the host task, the holder's submission (后加签), the other signers, the project
 // file so far, and 签署 (同意 / 不同意 with an opinion). GET /api/countersigns/ID decides what is shown.
-import { api, fail, fmtTime, h, pageData } from "../api.js";
+import { api, describe, fail, fmtTime, h, pageData } from "../api.js";
 import { renderForm } from "../schema-form.js";
 import { taskFileSlots } from "../file-view.js";
 import { countersignCard } from "../countersign-panel.js";
@@ -15,7 +15,7 @@ async function load() {
     cs = await api.get(`/api/countersigns/${csId}`);
   } catch (e) {
     root.replaceChildren(h("div", { class: "card narrow" }, h("h1", {}, e.status === 404 ? "加签不存在或无权查看" : "加载失败"),
-      h("p", { class: "muted" }, e.display || String(e)), h("p", {}, h("a", { class: "button", href: "/inbox" }, "返回我的待办"))));
+      h("p", { class: "muted" }, describe(e)), h("p", {}, h("a", { class: "button", href: "/inbox" }, "返回我的待办"))));
     return;
   }
   const host = cs.host;

@@ -1,15 +1,10 @@
 // 申报期与预算安排 (第六条): set a budget year's declaration window and record 预算安排完成
 // (GET /api/annual-lists/windows, PUT /api/annual-lists/{year}/window, POST …/budget-arranged).
-import { api, describe, fmtTime, h } from "../api.js";
+import { api, describe, fmtTime, h, nextBudgetYear, say } from "../api.js";
 
 const root = document.getElementById("dw-root");
 const errorBox = document.getElementById("dw-error");
 const okBox = document.getElementById("dw-ok");
-
-function say(box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-}
 
 function arrangeButton(w) {
   if (w.budget_arranged_at) return `已完成（${fmtTime(w.budget_arranged_at)}，${w.budget_arranged_by_name || ""}）`;
@@ -55,5 +50,5 @@ document.getElementById("dw-form").addEventListener("submit", async (event) => {
     await load(`${year} 年度申报期已保存`);
   } catch (e) { say(okBox, ""); say(errorBox, describe(e)); }
 });
-document.getElementById("dw-year").value = new Date(Date.now() + 8 * 3600 * 1000).getUTCFullYear() + 1;
+document.getElementById("dw-year").value = nextBudgetYear();
 load();

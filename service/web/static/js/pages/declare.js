@@ -1,6 +1,6 @@
 // 申报项目: the declaration form (forms/declaration.json from /api/forms/declaration); the server
 // checks the form and the rules of the measures (第六条 window, 第二十七条 整改) and answers 422.
-import { api, ApiError, fail, h, toast } from "../api.js";
+import { api, ApiError, describe, fail, h, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
 import { nextStepsText } from "../worklists.js";
 import { flash } from "./dept-common.js";
@@ -15,7 +15,7 @@ async function init() {
     form = renderForm(box, schema, {});
     button.disabled = false;
   } catch (e) {
-    box.replaceChildren(h("p", { class: "form-error" }, `申报表加载失败：${e.display || e}`));
+    box.replaceChildren(h("p", { class: "form-error" }, `申报表加载失败：${describe(e)}`));
   }
 }
 

@@ -1,6 +1,6 @@
 // 流程设计: the deployed process versions, newest first, with links into the modeler and the DMN editor;
 // 设为最新版本 (rollback) after a preview of what changes; the deploy records.
-import { api, ApiError, fail, fmtTime, h, PROCESS_NAMES, toast } from "../api.js";
+import { api, ApiError, describe, fail, fmtTime, h, PROCESS_NAMES, toast } from "../api.js";
 import { confirmPreview } from "../deploy-preview.js";
 
 
@@ -63,7 +63,7 @@ async function rollback(row) {
   try {
     preview = await api.get(`/api/processes/${row.id}/preview`);
   } catch (error) {
-    status("error", "回退预览失败：" + (error.display || error));
+    status("error", "回退预览失败：" + describe(error));
     fail(error);
     return;
   }
@@ -83,7 +83,7 @@ async function rollback(row) {
     toast(`版本 ${result.version} 已设为最新`, "success");
   } catch (error) {
     if (error instanceof ApiError && error.status === 422) status("error", "不能回退：" + error.summary);
-    else status("error", "回退失败：" + (error.display || error));
+    else status("error", "回退失败：" + describe(error));
     fail(error);
   }
   await load();
@@ -110,7 +110,7 @@ async function load() {
     render(rows);
     renderDeploys(deploys);
   } catch (error) {
-    document.getElementById("versions").replaceChildren(h("p", { class: "form-error" }, "流程版本加载失败：" + (error.display || error)));
+    document.getElementById("versions").replaceChildren(h("p", { class: "form-error" }, "流程版本加载失败：" + describe(error)));
     fail(error);
   }
 }

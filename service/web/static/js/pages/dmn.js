@@ -1,6 +1,6 @@
 // 决策表: the DMN files of a deployed version (e.g. 第十三条 change_rule.dmn) in the dmn-js Modeler,
 // with 校验 and 部署新版本 of the whole bundle (the BPMN unchanged, the edited DMN files).
-import { api, fail, fmtTime, h } from "../api.js";
+import { api, describe, fail, fmtTime, h } from "../api.js";
 import { bundleActions, busy } from "../bundle-actions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -273,7 +273,7 @@ async function load() {
     await openFile(names.includes(wanted) ? wanted : names[0]);
     busy(false);
   } catch (error) {
-    $("dmn").replaceChildren(h("p", { class: "form-error" }, "决策表加载失败：" + (error.display || error.message || error)));
+    $("dmn").replaceChildren(h("p", { class: "form-error" }, "决策表加载失败：" + describe(error)));
     fail(error);
   }
 }

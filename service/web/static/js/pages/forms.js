@@ -1,7 +1,7 @@
 // 表单设计: the task forms (JSON Schema) with a JSON editor, a live preview rendered by the same
 // renderer the task pages use, 校验 against the server's rules (schema, example, the engine-field
 // contract of the process) and 保存 as a new revision.
-import { api, ApiError, fail, fmtTime, h, toast } from "../api.js";
+import { api, ApiError, describe, fail, fmtTime, h, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
 import { mountBuilder } from "../form-builder.js";
 
@@ -362,7 +362,7 @@ async function save() {
       showIssues(error.issues?.length ? error.issues : error.errors, `${error.message}：`);
     } else {
       showIssues([], "");
-      $("form-issues").replaceChildren(h("p", { class: "form-error" }, "保存失败：" + (error.display || error)));
+      $("form-issues").replaceChildren(h("p", { class: "form-error" }, "保存失败：" + describe(error)));
       fail(error);
     }
   } finally {
@@ -399,7 +399,7 @@ async function load() {
     const wanted = new URLSearchParams(location.search).get("name");
     if (wanted && forms.some((f) => f.name === wanted)) await select(wanted);
   } catch (error) {
-    $("form-list").replaceChildren(h("li", { class: "form-error" }, "表单列表加载失败：" + (error.display || error)));
+    $("form-list").replaceChildren(h("li", { class: "form-error" }, "表单列表加载失败：" + describe(error)));
     fail(error);
   }
 }

@@ -1,6 +1,6 @@
 // 我的待办: the open tasks of the user's unit, with deadlines in working days and 黄牌/红牌; the
 // 已办 and 我发起的 tabs (../worklists.js); search, filters and pages from /api/tasks/search.
-import { api, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
+import { api, describe, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
 import { onSearch, pager } from "../pager.js";
 import { doneRow, HEADS, mineRow } from "../worklists.js";
 import { CC_HEAD, ccRow } from "../carbon-copy.js";
@@ -168,7 +168,7 @@ async function load() {
     pages.update(result);
     if (view === "todo") render(result.items); else renderOther(result.items);
   } catch (e) {
-    tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" }, e.display || String(e))));
+    tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" }, describe(e))));
     if (e.status !== 403) fail(e);
   }
 }

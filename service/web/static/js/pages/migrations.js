@@ -1,6 +1,6 @@
 // 实例迁移: dry run of moving running projects from one process version to another, then the move
 // of the chosen ones (POST /api/process-migrations/dry-run, /api/process-migrations).
-import { api, fail, h, toast } from "../api.js";
+import { api, describe, fail, h, toast } from "../api.js";
 import { openDialog } from "./dept-common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -37,7 +37,7 @@ async function dryRun(event) {
     renderReport(await api.post("/api/process-migrations/dry-run", {
       from_version_id: Number($("from-version").value), to_version_id: Number($("to-version").value) }));
   } catch (error) {
-    $("migration-report").replaceChildren(h("p", { class: "form-error" }, error.display || String(error)));
+    $("migration-report").replaceChildren(h("p", { class: "form-error" }, describe(error)));
     $("migrate").disabled = true;
     fail(error);
   }
@@ -62,7 +62,7 @@ function migrate() {
         await dryRun();
         return null;
       } catch (error) {
-        return error.display || String(error);
+        return describe(error);
       }
     },
   });

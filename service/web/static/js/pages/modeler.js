@@ -1,7 +1,7 @@
 // 流程建模: the deployed lifecycle opened in the bpmn-js Modeler (zh-CN), a properties panel for
 // names, conditions and the Spiff extension properties of user tasks, 校验 against the server's
 // deploy-time rules with the issues marked on the diagram, and 部署新版本 of the whole bundle.
-import { api, fail, fmtTime, h } from "../api.js";
+import { api, describe, fail, fmtTime, h } from "../api.js";
 import { bundleActions, busy } from "../bundle-actions.js";
 import zhTranslate from "../bpmn-zh.js";
 import { approvalModeField, registerApprovalMode } from "../approval-mode.js";
@@ -398,7 +398,7 @@ async function load() {
     busy(false);
     renderProps();
   } catch (error) {
-    $("canvas").replaceChildren(h("p", { class: "form-error" }, "流程加载失败：" + (error.display || error.message || error)));
+    $("canvas").replaceChildren(h("p", { class: "form-error" }, "流程加载失败：" + describe(error)));
     $("version-info").textContent = "";
     fail(error);
   }

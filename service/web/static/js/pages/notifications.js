@@ -1,5 +1,5 @@
 // 消息: the unit's in-app reminders and escalations; marking them read.
-import { api, fail, fmtTime, h } from "../api.js";
+import { api, describe, fail, fmtTime, h } from "../api.js";
 import { onSearch, pager } from "../pager.js";
 
 const list = document.getElementById("messages");
@@ -72,7 +72,7 @@ async function load() {
     pages.update(result);
     render();
   } catch (e) {
-    list.replaceChildren(h("p", { class: "empty" }, e.display || String(e)));
+    list.replaceChildren(h("p", { class: "empty" }, describe(e)));
   }
 }
 

@@ -1,6 +1,6 @@
 // 项目详情: facts, the process diagram with where the project stands, the timeline of steps,
 // current tasks, documents, the audit chain status and the dossier export.
-import { api, fmtDate, fmtMoney, fmtTime, h, pageData, STATUS_LABELS, toast } from "../api.js";
+import { api, describe, fmtDate, fmtMoney, fmtTime, h, pageData, STATUS_LABELS, toast } from "../api.js";
 import { historyTimeline, takeFlash } from "./dept-common.js";
 import { projectFileCard } from "../file-view.js";
 import { morePager } from "../pager.js";
@@ -153,7 +153,7 @@ async function load() {
     p = await api.get(`/api/projects/${projectId}`);
   } catch (e) {
     root.replaceChildren(h("div", { class: "card narrow" }, h("h1", {}, e.status === 404 ? "项目不存在" : "项目加载失败"),
-      h("p", { class: "muted" }, e.display || String(e)), h("a", { class: "button", href: "/projects" }, "返回项目库")));
+      h("p", { class: "muted" }, describe(e)), h("a", { class: "button", href: "/projects" }, "返回项目库")));
     return;
   }
   document.title = `${p.name} · 东营市政务数字化项目管理`;

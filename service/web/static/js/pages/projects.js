@@ -1,5 +1,5 @@
 // 项目库: the register with filters; the CSV and Excel exports carry the same filters.
-import { api, fmtMoney, fmtTime, h, STATUS_LABELS } from "../api.js";
+import { api, describe, fmtMoney, fmtTime, h, STATUS_LABELS } from "../api.js";
 import { onSearch, pager } from "../pager.js";
 
 const tbody = document.querySelector("#projects tbody");
@@ -74,7 +74,7 @@ async function load() {
     pages.update(result);
     render(result.items);
   } catch (e) {
-    tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, e.display || String(e))));
+    tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, describe(e))));
   }
 }
 

@@ -1,6 +1,6 @@
 // 办理任务: the task's form (schema-form), its actions (提交, 认领, 转办, 委派, 交回, 退回, 意见),
 // attachments and the project's history. Only the actions the server would allow are offered.
-import { api, ApiError, fail, fmtTime, h, pageData, toast } from "../api.js";
+import { api, ApiError, describe, fail, fmtTime, h, pageData, toast } from "../api.js";
 import { renderForm } from "../schema-form.js";
 import { submittedText } from "../worklists.js";
 import * as drafts from "../drafts.js";
@@ -32,7 +32,7 @@ async function load() {
   } catch (e) {
     if (e.status === 404) return blocked("任务不存在或无权查看", "该任务可能属于其他单位，或已被删除。待办任务只对办理单位、建设单位和督办人员可见；已办结的任务对参与该项目的单位可见。");
     if (e.status === 403) return blocked("无权查看该任务", e.display);
-    return blocked("任务加载失败", e.display || String(e));
+    return blocked("任务加载失败", describe(e));
   }
   const [detail, files, row] = await Promise.all([
     api.get(`/api/projects/${task.project_id}`).catch(() => null),
@@ -266,7 +266,7 @@ async function assign(action) {
       if (!select.value) return "请选择用户";
       try {
         await api.post(`/api/tasks/${task.id}/${action}`, { user: select.value });
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       flash(`已${label}给 ${select.selectedOptions[0].textContent}：${task.title}`);
       drafts.leaving();
       location.href = "/inbox";
@@ -292,7 +292,7 @@ function sendBack(titles) {
       if (!reason.value.trim()) return "请填写退回理由";
       try {
         await api.post(`/api/tasks/${task.id}/send-back`, { to_task: select.value, reason: reason.value.trim() });
-      } catch (e) { return e.display || String(e); }
+      } catch (e) { return describe(e); }
       flash(`已退回到“${titles[select.value] || select.value}”`);
       drafts.leaving();
       location.href = "/inbox";
