@@ -44,11 +44,11 @@ def withdraw_project_refusal(status: str, outcome: str | None) -> str | None:
     return f"项目已终止（{outcome or '已结束'}），不能撤回"
 
 
-def withdraw_completer_refusal(actor: Actor, completed_by: str | None, completer_name: str) -> str | None:
+def withdraw_completer_refusal(actor: Actor, completed_by: str | None, completer_name: str | None) -> str | None:
     """Only who completed the step takes it back (a substitute or colleague does not)."""
     if completed_by == actor.user:
         return None
-    return f"该步骤不是您办理的（办理人：{completer_name if completed_by else '他人'}），不能撤回"
+    return f"该步骤不是您办理的（办理人：{completer_name or '他人'}），不能撤回"
 
 
 # -- 加签 ---------------------------------------------------------------------------------------------

@@ -134,13 +134,9 @@ def _store(ctx: Govflow, session: Session, project: Project, item: WorkItem | No
     return copies
 
 
-def _sender(actor: Actor) -> str:
-    return rules.require_cc_sender(actor)
-
-
 def send_task(ctx: Govflow, work_item_id: int, actor: Actor, *, units: Iterable[Any] = (),
               users: Iterable[Any] = (), note: str | None = None) -> dict[str, Any]:
-    sender = _sender(actor)
+    sender = rules.require_cc_sender(actor)
     unit_names, user_names, text = _clean(units, "units", "抄送单位"), _clean(users, "users", "抄送人员"), _note(note)
     with ctx.db.session() as s:
         project = locks.project_of_work_item(s, work_item_id)
@@ -158,7 +154,7 @@ def send_task(ctx: Govflow, work_item_id: int, actor: Actor, *, units: Iterable[
 
 def send_project(ctx: Govflow, project_id: int, actor: Actor, *, units: Iterable[Any] = (),
                  users: Iterable[Any] = (), note: str | None = None) -> dict[str, Any]:
-    sender = _sender(actor)
+    sender = rules.require_cc_sender(actor)
     unit_names, user_names, text = _clean(units, "units", "抄送单位"), _clean(users, "users", "抄送人员"), _note(note)
     with ctx.db.session() as s:
         project = locks.project(s, project_id)

@@ -81,13 +81,9 @@ def _named(s: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _require_worker(actor: Actor) -> str:
-    return rules.require_substitute_namer(actor)
-
-
 def overview(ctx: Govflow, actor: Actor) -> dict[str, Any]:
     """My substitutes (newest first), whom I stand in for (not yet ended), and the colleagues I may name."""
-    unit = _require_worker(actor)
+    unit = rules.require_substitute_namer(actor)
     day = today()
     with ctx.db.session() as s:
         mine = s.scalars(select(Substitute).where(Substitute.username == actor.user)
@@ -189,7 +185,7 @@ def name_substitute(ctx: Govflow, actor: Actor, data: Mapping[str, Any], *,
     """Name a substitute {substitute, starts_on, ends_on}: a colleague of my unit, in post, not me,
     for at most MAX_DAYS days from today on; overlapping one of my periods (or one of theirs as an
     absent user) is refused with 409."""
-    _require_worker(actor)
+    rules.require_substitute_namer(actor)
     now = now or utcnow()
     day = today(now)
     who, starts, ends = _period(data, day)
@@ -225,7 +221,7 @@ def name_substitute(ctx: Govflow, actor: Actor, data: Mapping[str, Any], *,
 
 def cancel(ctx: Govflow, actor: Actor, substitute_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Cancel one of my substitutes (from now on: what the substitute did stays done)."""
-    _require_worker(actor)
+    rules.require_substitute_namer(actor)
     now = now or utcnow()
     day = today(now)
     with ctx.db.session() as s:

@@ -111,7 +111,7 @@ def _row_refusal(session: Session, item: WorkItem, project: Project, actor: Acto
             AuditRecord.action == ACTION))
         return "该步骤已撤回，请在待办中重新办理" if taken_back else "该步骤已被退回或由流程撤回，不能撤回"
     if item.completed_by != actor.user:
-        who = people.name_of(session, item.completed_by) if item.completed_by else "他人"
+        who = people.name_of(session, item.completed_by) if item.completed_by else None
         return rules.withdraw_completer_refusal(actor, item.completed_by, who)
     return _started(session, opened_by(session, item))
 
