@@ -27,6 +27,7 @@ from service.domain.errors import Conflict, NotFound, ProcessError
 from service.engine import approval
 from service.engine.scripting import explain
 from service.engine.state import dump_state, load_state
+from service.engine.task_walk import GovflowWorkflow
 
 # Bound on compaction rounds after one step; a well-formed model needs one.
 _MAX_COMPACTIONS = 20
@@ -89,7 +90,7 @@ class ProcessRuntime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, data: Mapping[str, Any]) -> BpmnWorkflow:
-        wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
+        wf = GovflowWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
         wf.data.update(data)
         wf.get_tasks(state=TaskState.READY)[0].data.update(data)
         try:

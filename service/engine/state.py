@@ -16,6 +16,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
+from service.engine.task_walk import GovflowWorkflow
+from service.storage.json_text import encode
+
 _SPEC_KEY = "__govflow_specs__"
 
 
@@ -69,7 +72,8 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
                 "state": task.state,
                 "task_spec": task.task_spec.name,
                 "triggered": task.triggered,
-                "internal_data": convert(task.internal_data),
+                # Empty for most tasks: the registry's walk would only rebuild the empty dict.
+                "internal_data": convert(internal) if (internal := task.internal_data) else {},
                 "data": data,
                 "delta": delta,
                 "typename": typename,
@@ -90,7 +94,11 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    registry = BpmnWorkflowSerializer.configure(config)
+    # Saved under Spiff's own name, so states written before and after read alike; restored as
+    # GovflowWorkflow (service.engine.task_walk).
+    StateOnlyWorkflowConverter(GovflowWorkflow, registry, typename="BpmnWorkflow")
+    return BpmnWorkflowSerializer(registry)
 
 
 _STATE = _make_serializer()
@@ -99,10 +107,11 @@ _SPECS = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    return json.dumps(_STATE.to_dict(workflow), ensure_ascii=False, separators=(",", ":"))
+    return encode(_STATE.to_dict(workflow))
 
 
 def load_state(text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+    # json, not orjson: orjson reads an integer past 64 bits as a float.
     dct = json.loads(text)
     dct[_SPEC_KEY] = (spec, subprocess_specs)
     return _STATE.from_dict(dct)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +32,8 @@ from sqlalchemy import JSON, Table, bindparam, insert, inspect, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+
+from service.storage.json_text import encode
 
 _DEFERRED = "govflow.one_statement.deletes"
 
@@ -256,8 +257,7 @@ def _execute_core(session: Session, inserts: list[Any], updates: list[Any],
 
 
 def _rows_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows], ensure_ascii=False,
-                      separators=(",", ":"))
+    return encode([{k: _json_value(v) for k, v in row.items()} for row in rows])
 
 
 # Built once: `MetaData.sorted_tables` sorts the schema's foreign keys on every access, and a

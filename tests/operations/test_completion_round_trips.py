@@ -152,3 +152,17 @@ def test_the_one_statement_write_stores_what_a_flush_stores(pg_ctx, driver):
         record = s.scalar(select(AuditRecord).where(AuditRecord.action == "probe"))
         assert record.detail == {"a": "中文", "b": None} and record.at is not None
         assert audit.verify(s, pid) is None
+
+
+def test_the_engine_state_is_stored_with_lz4(pg_ctx, driver):  # type: ignore[no-untyped-def]
+    """Migration 0019: pglz cost about half of the write's server time for the 14–22 KB state."""
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    driver.run(pid, until="review_consolidate")
+    with pg_ctx.db.engine.connect() as conn:
+        method = conn.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                                   "'process_instances'::regclass AND attname = 'state'")).scalar_one()
+        stored = conn.execute(text("SELECT pg_column_compression(state), octet_length(state), "
+                                   "pg_column_size(state) FROM process_instances WHERE project_id = :p"),
+                              {"p": pid}).one()
+    assert method == "l"
+    assert stored[0] == "lz4" and stored[2] < stored[1] / 2  # still compressed well
