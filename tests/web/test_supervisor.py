@@ -15,7 +15,7 @@ from service.domain.deadlines import Due, local_date
 from service.domain.errors import RuleViolation
 from service.operations import clocks, reminders, warnings
 from service.scenario import Driver
-from service.storage.models import WorkItem, WorkItemClock, utcnow
+from service.storage.models import Project, WorkItem, WorkItemClock, utcnow
 from tests.operations.test_calendar_ops import contract_filing_signed
 from tests.web.conftest import no_js_errors, shot
 
@@ -73,6 +73,8 @@ def test_a_supervisor_sees_an_overdue_task_escalated_on_the_dashboard(web_ctx, s
     expect(row).to_contain_text(item.title)
     expect(row).to_contain_text("红牌")
     expect(row.get_by_role("link").first).to_have_attribute("href", f"/projects/{item.project_id}")
+    with web_ctx.db.session() as s:
+        expect(row.get_by_role("link").first).to_contain_text(s.get(Project, item.project_id).name)
     expect(row.get_by_role("button", name="延期")).to_be_visible()
 
     # Tiles: one overdue, escalated task; one 红牌.
@@ -220,11 +222,20 @@ def test_a_late_statutory_filing_is_put_under_rectification_from_the_dashboard(w
     signed = (local_date(utcnow()) - dt.timedelta(days=30)).isoformat()
     item = contract_filing_signed(Driver(web_ctx), web_ctx, signed)
     assert reminders.tick(web_ctx, utcnow()).late_filings == 1
+    with web_ctx.db.session() as s:
+        project = s.get(Project, item.project_id)
+        name, code = project.name, project.code
 
     page = sessions.as_("supervisor")
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto("/dashboard")
     late = page.locator("#late-table tbody tr[data-late-id]")
     expect(late).to_have_count(1)
+    # The row names its project from the paged API itself: the dashboard lists no projects.
+    expect(late.get_by_role("link").first).to_contain_text(name)
+    expect(late).to_contain_text(code)
+    assert not [u for u in requested if "/api/projects" in u]
     expect(late).to_contain_text("合同备案")
     expect(late).to_contain_text("第十二条")
     expect(late).to_contain_text(UNIT)

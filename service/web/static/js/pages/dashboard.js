@@ -20,7 +20,6 @@ const FILING_LABELS = {
 const COLORS = { red: "#c62828", redSoft: "#ef9a9a", yellow: "#d39e00", blue: "#1f5fae", blueSoft: "#90b4e0", green: "#2e7d32", grey: "#98a2b3" };
 
 const state = {
-  projects: new Map(), // id → {name, code, unit}
   units: new Set(),
   unitById: new Map(),
   tasks: [], // merged warnings + escalation levels
@@ -58,8 +57,9 @@ function unitName(id) {
   return state.unitById.get(id) || `单位 #${id}`;
 }
 
+// Rows name their projects (the list APIs join them per page): no list of every project here.
 function projectCell(projectId, known = null) {
-  const p = state.projects.get(projectId) || (known && known.name ? known : null);
+  const p = known && known.name ? known : null;
   return h("a", { href: `/projects/${projectId}`, class: "project-link" }, p ? p.name : `项目 #${projectId}`,
     p && p.code ? h("span", { class: "muted code" }, p.code) : null);
 }
@@ -227,16 +227,6 @@ async function loadWarningSummary() {
 
 const filters = document.getElementById("overdue-filters");
 const overdueBody = document.querySelector("#overdue-table tbody");
-
-async function loadProjects() {
-  try {
-    const rows = await api.get("/api/projects?limit=1000");
-    for (const p of rows) {
-      state.projects.set(p.id, { name: p.name, code: p.code, unit: p.unit });
-      if (p.unit) state.units.add(p.unit);
-    }
-  } catch { /* names are a convenience: rows still link to the project */ }
-}
 
 async function loadUnits() {
   try {
@@ -414,7 +404,7 @@ function renderLate() {
   lateBody.replaceChildren(...state.late.map((r) => h("tr", { "data-late-id": r.id },
     h("td", { class: "sel" }, canWrite && !r.rectification_id
       ? h("input", { type: "checkbox", value: r.id, "aria-label": `选择逾期备案 ${r.id}`, onchange: updateRectifySelected }) : null),
-    h("td", {}, projectCell(r.project_id)),
+    h("td", {}, projectCell(r.project_id, { code: r.project_code, name: r.project_name })),
     h("td", {}, FILING_LABELS[r.task_name] || r.task_name, h("span", { class: "muted article" }, r.article)),
     h("td", {}, unitName(r.unit_id)),
     h("td", { class: "nowrap" }, fmtDate(r.due_date)),
@@ -576,7 +566,7 @@ async function start() {
   document.getElementById("period-from").value = isoDay(addDays(today, -90));
   fillSelect(document.getElementById("filter-stage"), STAGES, "全部阶段");
   if (!setupChartDefaults()) showError(dashError, "图表组件未加载：请确认前端资源已安装（npm ci --prefix service/web/frontend）");
-  await Promise.all([loadProjects(), loadUnits()]);
+  await loadUnits();
   await Promise.all([loadOverview(), loadWarningSummary(), loadTasks()]);
   refreshUnitOptions();
   await Promise.all([loadLate(), loadRects(), board.load()]);
