@@ -3,7 +3,7 @@
 SpiffWorkflow 3.2 asks its tree for the READY tasks once per pass of `do_engine_steps` and for the
 WAITING tasks after every task that completes (`update_waiting_tasks`); each time a general
 `TaskIterator` walks every task of the instance through a filter object and a list it pops from
-the front. That was about a tenth of a completion (docs/performance.md). `GovflowWorkflow`
+the front. That was 6 % of a completion's instructions (docs/performance.md). `GovflowWorkflow`
 answers the same two questions with a plain depth-first walk, in the same order and with the same
 laziness (a task's state is read when the walk reaches it, its children when it leaves it), and
 leaves every other query, and every workflow with subprocesses, to Spiff's own iterator."""
