@@ -1,9 +1,9 @@
 """Database engine, sessions and the unit of work.
 
 SQLite (embedded default) runs in WAL mode and every transaction starts with BEGIN IMMEDIATE, so
-two writers serialise instead of failing late with "database is locked"; on PostgreSQL the writers
-of one project serialise on its row (service.storage.locks), with the optimistic version columns
-of the models as a second line."""
+two writers serialise instead of failing late with "database is locked" (`Database.read`, for a
+single-statement read, opens none); on PostgreSQL the writers of one project serialise on its row
+(service.storage.locks), with the optimistic version columns of the models as a second line."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+# Execution option of `Database.read` connections: no transaction is opened for them.
+READ_ONLY = "govflow_read_only"
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -43,7 +46,8 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if not conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # pool_pre_ping: after a database restart or a cut connection, every pooled connection is dead;
@@ -73,6 +77,19 @@ class Database:
                 yield session
             return
         with self._write_lock, self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for one short read (a single statement: it sees no snapshot across
+        statements), outside any transaction: on PostgreSQL in autocommit, without the BEGIN and
+        COMMIT round trips; on SQLite without BEGIN IMMEDIATE and the write lock, so it does not
+        queue behind writers (in WAL mode a reader sees the last commit). Nothing is written."""
+        options: dict[str, object] = {READ_ONLY: True}
+        if self._write_lock is None:
+            options["isolation_level"] = "AUTOCOMMIT"
+        with self.engine.connect().execution_options(**options) as conn, \
+                Session(conn, autoflush=False, expire_on_commit=False) as session:
             yield session
 
     def dispose(self) -> None:

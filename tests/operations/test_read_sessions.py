@@ -1,0 +1,76 @@
+"""Database.read (service/storage/db.py): the token check every API request makes runs outside a
+transaction — on PostgreSQL no BEGIN or COMMIT round trip, on SQLite no wait behind a writer —
+and still sees every committed change."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, update
+
+from service.operations import identity
+from service.storage.models import User
+from tests.conftest import BACKENDS
+
+
+@pytest.fixture
+def token(ctx) -> str:  # type: ignore[no-untyped-def]
+    identity.seed_demo_users(ctx)
+    user = identity.authenticate(ctx, "edu", identity.DEMO_PASSWORD)
+    return identity.issue_token(ctx, user.id)[0]
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_a_token_check_opens_no_transaction_on_postgresql(ctx, token):  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, Any]] = []
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((statement.split()[0], cursor.connection.info.transaction_status))
+
+    event.listen(ctx.db.engine, "after_cursor_execute", after)
+    try:
+        user = identity.user_for_token(ctx, token)
+    finally:
+        event.remove(ctx.db.engine, "after_cursor_execute", after)
+    assert user is not None and user.username == "edu"
+    # The pool's pre-ping, then the one SELECT; the connection idle (autocommit) after each.
+    assert [s for s, _ in seen][-1] == "SELECT"
+    assert all(status == TransactionStatus.IDLE for _, status in seen)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "sqlite"])
+def test_a_token_check_does_not_wait_for_a_writer_on_sqlite(ctx, token):  # type: ignore[no-untyped-def]
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with ctx.db.session() as s:  # BEGIN IMMEDIATE and the process's write lock
+            s.execute(update(User).where(User.username == "civil").values(display_name="写入中"))
+            held.set()
+            release.wait(30)
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert held.wait(10)
+    answers: list[Any] = []
+    reader = threading.Thread(target=lambda: answers.append(identity.user_for_token(ctx, token)))
+    reader.start()
+    reader.join(20)
+    still_writing = not release.is_set() and w.is_alive()
+    release.set()
+    w.join(30)
+    assert still_writing and not reader.is_alive()
+    assert answers and answers[0] is not None and answers[0].username == "edu"
+
+
+def test_a_revoked_token_is_refused_by_the_next_check(ctx, token):  # type: ignore[no-untyped-def]
+    assert identity.user_for_token(ctx, token) is not None
+    identity.revoke_token(ctx, token)
+    assert identity.user_for_token(ctx, token) is None
+
+
+def test_a_deactivated_user_is_refused_by_the_next_check(ctx, token):  # type: ignore[no-untyped-def]
+    with ctx.db.session() as s:
+        s.execute(update(User).where(User.username == "edu").values(active=False))
+    assert identity.user_for_token(ctx, token) is None
