@@ -43,8 +43,9 @@ def task_view(item: WorkItem, project: Project | None = None) -> dict[str, Any]:
 
 
 def get_task(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
-    """The task, its JSON Schema, its data and what the actor may do with it."""
-    with ctx.db.session() as s:
+    """The task, its JSON Schema, its data and what the actor may do with it (a read: no
+    transaction on PostgreSQL, no wait behind writers on SQLite)."""
+    with ctx.db.read() as s:
         item, instance, project = tasks._load(s, work_item_id)
         # A completed task is also read (read-only) by every unit involved in the project.
         project_file.require_task_readable(s, actor, item, project)

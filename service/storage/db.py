@@ -1,8 +1,8 @@
 """Database engine, sessions and the unit of work.
 
 SQLite (embedded default) runs in WAL mode and every transaction starts with BEGIN IMMEDIATE, so
-two writers serialise instead of failing late with "database is locked" (`Database.read`, for a
-single-statement read, opens none); on PostgreSQL the writers of one project serialise on its row
+two writers serialise instead of failing late with "database is locked" (`Database.read` takes a
+read snapshot instead); on PostgreSQL the writers of one project serialise on its row
 (service.storage.locks), with the optimistic version columns of the models as a second line."""
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            if not conn.get_execution_options().get(READ_ONLY):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader takes a snapshot and no write lock: in WAL mode it neither waits for a
+            # writer nor holds one up.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # pool_pre_ping: after a database restart or a cut connection, every pooled connection is dead;
@@ -81,16 +82,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for one short read (a single statement: it sees no snapshot across
-        statements), outside any transaction: on PostgreSQL in autocommit, without the BEGIN and
-        COMMIT round trips; on SQLite without BEGIN IMMEDIATE and the write lock, so it does not
-        queue behind writers (in WAL mode a reader sees the last commit). Nothing is written."""
+        """A session that only reads. On PostgreSQL it runs in autocommit, without the BEGIN and
+        COMMIT round trips: each statement sees the latest commit, as it would in a READ
+        COMMITTED transaction. On SQLite it reads one snapshot (a deferred BEGIN) without the
+        write lock, so it does not queue behind writers. Changes made through it are refused."""
         options: dict[str, object] = {READ_ONLY: True}
         if self._write_lock is None:
             options["isolation_level"] = "AUTOCOMMIT"
         with self.engine.connect().execution_options(**options) as conn, \
                 Session(conn, autoflush=False, expire_on_commit=False) as session:
             yield session
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("Database.read: this session only reads; use Database.session to write")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from service.operations import identity
 from service.storage.models import User
@@ -74,3 +74,39 @@ def test_a_deactivated_user_is_refused_by_the_next_check(ctx, token):  # type: i
     with ctx.db.session() as s:
         s.execute(update(User).where(User.username == "edu").values(active=False))
     assert identity.user_for_token(ctx, token) is None
+
+
+def test_a_read_session_refuses_changes(ctx, token):  # type: ignore[no-untyped-def]
+    with pytest.raises(RuntimeError, match="only reads"), ctx.db.read() as s:
+        s.add(User(username="nobody", display_name="无名", roles=[]))
+    with ctx.db.read() as s:
+        assert s.scalar(select(User.id).where(User.username == "nobody")) is None
+
+
+def test_the_task_page_reads_without_waiting_for_a_writer(ctx, driver, token):  # type: ignore[no-untyped-def]
+    from service.domain.access import Actor
+    from service.operations import task_actions
+
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    item = driver.open_items(pid)[0]
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with ctx.db.session() as s:
+            s.execute(update(User).where(User.username == "civil").values(display_name="写入中"))
+            held.set()
+            release.wait(30)
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert held.wait(10)
+    pages: list[Any] = []
+    actor = Actor("bigdata", item.unit.name, frozenset({"reviewer", "department"}))
+    reader = threading.Thread(target=lambda: pages.append(task_actions.get_task(ctx, item.id, actor)))
+    reader.start()
+    reader.join(20)
+    still_writing = not release.is_set() and w.is_alive()
+    release.set()
+    w.join(30)
+    assert still_writing and not reader.is_alive()
+    assert pages and pages[0]["id"] == item.id and pages[0]["schema"]
