@@ -15,6 +15,31 @@ from service.storage.models import User
 from tests.conftest import BACKENDS
 
 
+def _read_while_a_writer_holds(ctx: Any, read: Any) -> tuple[bool, list[Any]]:
+    """Run `read` in a thread while another holds a write transaction (on SQLite BEGIN IMMEDIATE
+    and the process's write lock); True when the read finished while the writer still held."""
+    held, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with ctx.db.session() as s:
+            s.execute(update(User).where(User.username == "civil").values(display_name="写入中"))
+            held.set()
+            release.wait(30)
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert held.wait(10)
+    answers: list[Any] = []
+    reader = threading.Thread(target=lambda: answers.append(read()))
+    reader.start()
+    reader.join(20)
+    finished_first = not reader.is_alive() and not release.is_set() and w.is_alive()
+    release.set()
+    w.join(30)
+    reader.join(30)
+    return finished_first, answers
+
+
 @pytest.fixture
 def token(ctx) -> str:  # type: ignore[no-untyped-def]
     identity.seed_demo_users(ctx)
@@ -42,25 +67,8 @@ def test_a_token_check_opens_no_transaction_on_postgresql(ctx, token):  # type: 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "sqlite"])
 def test_a_token_check_does_not_wait_for_a_writer_on_sqlite(ctx, token):  # type: ignore[no-untyped-def]
-    held, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with ctx.db.session() as s:  # BEGIN IMMEDIATE and the process's write lock
-            s.execute(update(User).where(User.username == "civil").values(display_name="写入中"))
-            held.set()
-            release.wait(30)
-
-    w = threading.Thread(target=writer)
-    w.start()
-    assert held.wait(10)
-    answers: list[Any] = []
-    reader = threading.Thread(target=lambda: answers.append(identity.user_for_token(ctx, token)))
-    reader.start()
-    reader.join(20)
-    still_writing = not release.is_set() and w.is_alive()
-    release.set()
-    w.join(30)
-    assert still_writing and not reader.is_alive()
+    finished_first, answers = _read_while_a_writer_holds(ctx, lambda: identity.user_for_token(ctx, token))
+    assert finished_first
     assert answers and answers[0] is not None and answers[0].username == "edu"
 
 
@@ -89,24 +97,7 @@ def test_the_task_page_reads_without_waiting_for_a_writer(ctx, driver, token):  
 
     pid = driver.declare("市教育局", budget_year=2027).project_id
     item = driver.open_items(pid)[0]
-    held, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with ctx.db.session() as s:
-            s.execute(update(User).where(User.username == "civil").values(display_name="写入中"))
-            held.set()
-            release.wait(30)
-
-    w = threading.Thread(target=writer)
-    w.start()
-    assert held.wait(10)
-    pages: list[Any] = []
     actor = Actor("bigdata", item.unit.name, frozenset({"reviewer", "department"}))
-    reader = threading.Thread(target=lambda: pages.append(task_actions.get_task(ctx, item.id, actor)))
-    reader.start()
-    reader.join(20)
-    still_writing = not release.is_set() and w.is_alive()
-    release.set()
-    w.join(30)
-    assert still_writing and not reader.is_alive()
+    finished_first, pages = _read_while_a_writer_holds(ctx, lambda: task_actions.get_task(ctx, item.id, actor))
+    assert finished_first
     assert pages and pages[0]["id"] == item.id and pages[0]["schema"]
