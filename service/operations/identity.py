@@ -208,7 +208,7 @@ def revoke_token(ctx: Govflow, token: str) -> None:
 
 
 def user_for_token(ctx: Govflow, token: str) -> UserView | None:
-    # Every API request asks this first: one statement, no transaction (Database.read).
+    # Every API request asks this first: one statement, no write transaction (Database.read).
     with ctx.db.read() as s:
         row = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
                         .where(ApiToken.token_hash == _token_hash(token))).first()

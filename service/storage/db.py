@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-# Execution option of `Database.read` connections: no transaction is opened for them.
+# Execution option of `Database.read` connections: they open no write transaction.
 READ_ONLY = "govflow_read_only"
 
 
