@@ -96,8 +96,11 @@ def signed_by_item(session: Session, project_id: int) -> dict[int, list[dict[str
 
 def task_extras(session: Session, item: WorkItem) -> dict[str, Any]:
     """What GET /api/tasks/{id} carries about 加签: the signers and the held submission."""
-    hold = hold_of(session, item.id) if item.state == "open" else None
-    return {"countersigns": views(session, of_item(session, item.id)),
+    signers = of_item(session, item.id)
+    # A hold is only made while 后加签 rows exist, and countersign rows are never deleted: a task
+    # without any has no hold to look for (one statement less on every task page).
+    hold = hold_of(session, item.id) if item.state == "open" and signers else None
+    return {"countersigns": views(session, signers),
             "countersign_hold": ({"held_by": hold.held_by, "held_by_name": people.name_of(session, hold.held_by),
                                   "held_at": hold.held_at.isoformat(), "data": hold.data} if hold else None)}
 

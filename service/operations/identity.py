@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -207,14 +207,21 @@ def revoke_token(ctx: Govflow, token: str) -> None:
             s.execute(delete(WebSession).where(WebSession.id == paired))
 
 
+# Every API request asks this first, so it is built once and read as a row: one statement on a
+# read connection (no write transaction, no ORM identity map), the columns UserView needs.
+_TOKEN_USER = (select(ApiToken.expires_at, User.active, User.id, User.username, User.display_name, Unit.name,
+                      User.roles, Unit.kind)
+               .join(User, User.id == ApiToken.user_id).outerjoin(Unit, Unit.id == User.unit_id)
+               .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(ctx: Govflow, token: str) -> UserView | None:
-    # Every API request asks this first: one statement, no write transaction (Database.read).
-    with ctx.db.read() as s:
-        row = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                        .where(ApiToken.token_hash == _token_hash(token))).first()
-        if row is None or row[0].expires_at < utcnow() or not row[1].active:
-            return None
-        return user_view(row[1])
+    with ctx.db.read_connection() as conn:
+        row = conn.execute(_TOKEN_USER, {"token_hash": _token_hash(token)}).first()
+    if row is None or row[0] < utcnow() or not row[1]:
+        return None
+    _, _, user_id, username, display_name, unit, roles, unit_kind = row
+    return UserView(user_id, username, display_name, unit, sorted(roles or []), unit_kind)
 
 
 def user_from_claims(ctx: Govflow, claims: Mapping[str, Any]) -> UserView:

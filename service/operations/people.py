@@ -43,6 +43,11 @@ def name_of(session: Session | None, username: str) -> str:
     return (names(session, [username]).get(username) or {}).get("name") or username
 
 
+# "detail" is handled above; "schema" is a form's JSON Schema (the task page's largest part): no
+# usernames in it, and it is the cached form object, not to be written into.
+_NOT_WALKED = frozenset({"detail", "schema"})
+
+
 def _walk(value: Any, found: set[str], fill: dict[str, dict[str, str | None]] | None) -> None:
     if isinstance(value, list):
         for v in value:
@@ -63,7 +68,7 @@ def _walk(value: Any, found: set[str], fill: dict[str, dict[str, str | None]] | 
             person = fill.get(username)
             value[f"{key}_name"] = (person["name"] if person else _NOT_PEOPLE.get(username, username))
     for k, v in list(value.items()):
-        if isinstance(v, (dict, list)) and k != "detail":
+        if isinstance(v, (dict, list)) and k not in _NOT_WALKED:
             _walk(v, found, fill)
 
 

@@ -46,7 +46,8 @@ def get_task(ctx: Govflow, work_item_id: int, actor: Actor) -> dict[str, Any]:
     """The task, its JSON Schema, its data and what the actor may do with it (a read: no
     transaction on PostgreSQL, no wait behind writers on SQLite)."""
     with ctx.db.read() as s:
-        item, instance, project = tasks._load(s, work_item_id)
+        # The engine state is read only where the page needs the engine (撤回's check, an uncached 会签 tally).
+        item, instance, project = tasks._load(s, work_item_id, with_state=False)
         # A completed task is also read (read-only) by every unit involved in the project.
         project_file.require_task_readable(s, actor, item, project)
         out = task_view(item, project)

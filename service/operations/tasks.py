@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, defer, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
@@ -92,14 +92,18 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
     return opened
 
 
-def _load(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
-    """The work item with its instance and project, in one round trip (for reading)."""
-    row = session.execute(
-        select(WorkItem, ProcessInstance, Project)
-        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-        .join(Project, Project.id == WorkItem.project_id)
-        .where(WorkItem.id == work_item_id)
-    ).first()
+# Built once: every task page and completion reads through it.
+_LOAD = (select(WorkItem, ProcessInstance, Project)
+         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+         .join(Project, Project.id == WorkItem.project_id)
+         .where(WorkItem.id == bindparam("work_item_id")))
+_LOAD_WITHOUT_STATE = _LOAD.options(defer(ProcessInstance.state))
+
+
+def _load(session: Session, work_item_id: int, *, with_state: bool = True) -> tuple[WorkItem, ProcessInstance, Project]:
+    """The work item with its instance and project, in one round trip (for reading). Without
+    `with_state` the instance's engine state (tens of KB) is loaded only if something reads it."""
+    row = session.execute(_LOAD if with_state else _LOAD_WITHOUT_STATE, {"work_item_id": work_item_id}).first()
     if row is None:
         raise NotFound("任务不存在")
     return row[0], row[1], row[2]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option of `Database.read` connections: they open no write transaction.
@@ -86,14 +86,20 @@ class Database:
         COMMIT round trips: each statement sees the latest commit, as it would in a READ
         COMMITTED transaction. On SQLite it reads one snapshot (a deferred BEGIN) without the
         write lock, so it does not queue behind writers. Changes made through it are refused."""
-        options: dict[str, object] = {READ_ONLY: True}
-        if self._write_lock is None:
-            options["isolation_level"] = "AUTOCOMMIT"
-        with self.engine.connect().execution_options(**options) as conn, \
-                Session(conn, autoflush=False, expire_on_commit=False) as session:
+        with self.read_connection() as conn, Session(conn, autoflush=False, expire_on_commit=False) as session:
             yield session
             if session.new or session.dirty or session.deleted:
                 raise RuntimeError("Database.read: this session only reads; use Database.session to write")
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """What `read` opens, as a Core connection: for a hot lookup that needs rows, not entities
+        (the bearer-token check of every API request)."""
+        options: dict[str, object] = {READ_ONLY: True}
+        if self._write_lock is None:
+            options["isolation_level"] = "AUTOCOMMIT"
+        with self.engine.connect().execution_options(**options) as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

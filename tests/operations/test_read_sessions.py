@@ -11,7 +11,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import event, select, update
 
 from service.operations import identity
-from service.storage.models import User
+from service.storage.models import User, WorkItem
 from tests.conftest import BACKENDS
 
 
@@ -103,3 +103,55 @@ def test_the_task_page_reads_without_waiting_for_a_writer(ctx, driver, token):  
     finished_first, pages = _read_while_a_writer_holds(ctx, lambda: task_actions.get_task(ctx, item.id, actor))
     assert finished_first
     assert pages and pages[0]["id"] == item.id and pages[0]["schema"]
+
+
+def test_the_token_check_gives_each_user_as_the_user_records_say(ctx):  # type: ignore[no-untyped-def]
+    """The check reads columns, not entities: the same view as user_view of the row, for users
+    with a unit and without one (designer, admin)."""
+    identity.seed_demo_users(ctx)
+    for login in ("edu", "bigdata", "gov", "designer", "admin"):
+        user = identity.authenticate(ctx, login, identity.DEMO_PASSWORD)
+        token = identity.issue_token(ctx, user.id)[0]
+        with ctx.db.session() as s:
+            expected = identity.user_view(s.scalar(select(User).where(User.username == login)))
+        seen = identity.user_for_token(ctx, token)
+        assert seen == expected
+        assert seen is not None and seen.may_declare == expected.may_declare
+    assert identity.user_for_token(ctx, "no-such-token") is None
+
+
+def _state_reads(ctx: Any, read: Any) -> tuple[Any, int]:
+    """What `read` returns, and how many of its statements selected the engine state."""
+    selects: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        selects.append(statement)
+
+    event.listen(ctx.db.engine, "before_cursor_execute", before)
+    try:
+        out = read()
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", before)
+    return out, sum("process_instances.state" in s for s in selects)
+
+
+def test_the_task_page_reads_the_engine_state_only_where_it_runs_the_engine(ctx, driver):  # type: ignore[no-untyped-def]
+    from service.domain.access import Actor
+    from service.operations import task_actions
+
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    driver.run(pid, until="submit_budget")
+    step = driver.item(pid, "submit_budget")
+    finance = Actor("finance", "市财政局", frozenset({"reviewer"}))
+    page, state_reads = _state_reads(ctx, lambda: task_actions.get_task(ctx, step.id, Actor("edu", "市教育局",
+                                                                                           frozenset({"department"}))))
+    assert page["state"] == "open" and page["schema"] and state_reads == 0
+    done = driver.complete(pid, "submit_budget")
+    with ctx.db.session() as s:
+        completer = s.get(WorkItem, done.work_item_id).completed_by
+    # The completer's page asks the engine whether 撤回 is still possible: the state is read then.
+    edu = Actor(completer, "市教育局", frozenset({"department"}))
+    page, state_reads = _state_reads(ctx, lambda: task_actions.get_task(ctx, step.id, edu))
+    assert page["can_withdraw"] is True and state_reads == 1
+    page, state_reads = _state_reads(ctx, lambda: task_actions.get_task(ctx, step.id, finance))
+    assert page["can_withdraw"] is False and state_reads == 0
