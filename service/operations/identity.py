@@ -56,8 +56,13 @@ class UserView:
 
 
 def user_view(user: User) -> UserView:
-    return UserView(user.id, user.username, user.display_name, user.unit.name if user.unit else None,
-                    sorted(user.roles or []), user.unit.kind if user.unit else None)
+    return _view(user.id, user.username, user.display_name, user.unit.name if user.unit else None, user.roles,
+                 user.unit.kind if user.unit else None)
+
+
+def _view(user_id: int, username: str, display_name: str, unit: str | None, roles: list[Any] | None,
+          unit_kind: str | None) -> UserView:
+    return UserView(user_id, username, display_name, unit, sorted(roles or []), unit_kind)
 
 
 def _check_roles(roles: Iterable[str]) -> list[str]:
@@ -220,8 +225,7 @@ def user_for_token(ctx: Govflow, token: str) -> UserView | None:
         row = conn.execute(_TOKEN_USER, {"token_hash": _token_hash(token)}).first()
     if row is None or row[0] < utcnow() or not row[1]:
         return None
-    _, _, user_id, username, display_name, unit, roles, unit_kind = row
-    return UserView(user_id, username, display_name, unit, sorted(roles or []), unit_kind)
+    return _view(*row[2:])
 
 
 def user_from_claims(ctx: Govflow, claims: Mapping[str, Any]) -> UserView:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from service.domain.access import Actor
 from service.domain.errors import Conflict
 from service.operations import audit, identity, projects, user_admin
 from service.storage.models import AuditRecord, SecurityEvent, Unit, User
+from tests.conftest import recorded_statements
 
 NEW = {"username": "zhangwei", "password": "Dongying-2027", "display_name": "张伟", "unit": "市财政局",
        "roles": ["reviewer"], "phone": "0546-8123456", "email": "zhang.wei@czj.example.gov.cn"}
@@ -181,16 +182,8 @@ def test_task_and_project_responses_carry_names(api, ctx, driver):
     edu = api.as_("edu")
     with ctx.db.session() as s:
         s.execute(select(User))  # warm the pool
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(ctx.db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(ctx.db.engine) as statements:
         project = edu.get(f"/api/projects/{pid}").json
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", count)
     assert project["declared_by_name"] == "王晓燕"
     assert project["current_tasks"][0]["assignee_name"] == "周敏"
     actors = {h["actor"]: h["actor_name"] for h in project["history"]}

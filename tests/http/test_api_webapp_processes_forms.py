@@ -7,6 +7,7 @@ import datetime as dt
 
 from service.domain.deadlines import Due, local_date
 from service.storage.models import WorkItem, WorkItemClock, utcnow
+from tests.conftest import recorded_statements
 
 BPMN = "lifecycle.bpmn"
 
@@ -176,24 +177,14 @@ def test_inbox_rows_carry_working_days_left_and_warning(api, ctx, driver):
 
 
 def test_inbox_is_one_query_for_any_number_of_rows(api, ctx, driver):
-    from sqlalchemy import event
-
     for _ in range(4):
         driver.declare("市教育局", budget_year=2027, participants=["市民政局"])
     api.as_("civil").get("/api/tasks")  # warm the runtime and calendar caches
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(ctx.db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(ctx.db.engine) as statements:
         few = api.as_("civil").get("/api/tasks?limit=1")
         n_few = len(statements)
         statements.clear()
         many = api.as_("civil").get("/api/tasks")
         n_many = len(statements)
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", count)
     assert len(few.json) == 1 and len(many.json) == 4
     assert n_few == n_many

@@ -12,7 +12,7 @@ from sqlalchemy import event, select, update
 
 from service.operations import identity
 from service.storage.models import User, WorkItem
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, recorded_statements
 
 
 def _read_while_a_writer_holds(ctx: Any, read: Any) -> tuple[bool, list[Any]]:
@@ -122,17 +122,9 @@ def test_the_token_check_gives_each_user_as_the_user_records_say(ctx):  # type: 
 
 def _state_reads(ctx: Any, read: Any) -> tuple[Any, int]:
     """What `read` returns, and how many of its statements selected the engine state."""
-    selects: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        selects.append(statement)
-
-    event.listen(ctx.db.engine, "before_cursor_execute", before)
-    try:
+    with recorded_statements(ctx.db.engine) as statements:
         out = read()
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", before)
-    return out, sum("process_instances.state" in s for s in selects)
+    return out, sum("process_instances.state" in s for s in statements)
 
 
 def test_the_task_page_reads_the_engine_state_only_where_it_runs_the_engine(ctx, driver):  # type: ignore[no-untyped-def]
