@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from scratch import scratch_db, write_result  # noqa: E402
 
+# The server imports every module when it starts (the app factory's blueprints); so does this
+# benchmark, or its first completion would time the imports the step makes lazily (~0.15 s).
+import service.http.app  # noqa: E402, F401
 from service.config import Settings  # noqa: E402
 from service.domain.access import Actor  # noqa: E402
 from service.operations import annual_list, organisation, processes  # noqa: E402

@@ -6,6 +6,7 @@ task tree; loading hands the already-built spec objects back to the converter.""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from uuid import UUID
 
@@ -15,11 +16,18 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from service.engine.task_walk import GovflowWorkflow
 from service.storage.json_text import encode
 
 _SPEC_KEY = "__govflow_specs__"
+# On a workflow object kept between steps (the workflow cache): the dicts of its finished tasks.
+_DUMPED = "_govflow_dumped_tasks"
+_NAMES = "_govflow_task_names"
+_FINISHED = TaskState.FINISHED_MASK
+# The test suite sets it (tests/conftest.py): every task dict reused is compared with one built afresh.
+VERIFY_REUSE = os.environ.get("GOVFLOW_VERIFY_STATE_REUSE") == "1"
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -32,17 +40,21 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
             "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
             "success": workflow.success,
             "completed": workflow.completed,
-            "tasks": self._tasks_to_dict(workflow.tasks),
+            "tasks": self._tasks_to_dict(workflow.tasks, workflow),
             "root": str(workflow.task_tree.id),
         }
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def _tasks_to_dict(self, tasks: dict[UUID, Task]) -> dict[str, Any]:
+    def _tasks_to_dict(self, tasks: dict[UUID, Task], workflow: BpmnWorkflow | None = None) -> dict[str, Any]:
         """What mapping_to_dict(tasks) gives through Spiff's TaskConverter, built in one loop: every
         task id is formatted once (not again as a parent and a child) and the registry's dispatch is
-        skipped. A task class with another converter goes through the registry as before."""
+        skipped. A task class with another converter goes through the registry as before.
+
+        A finished task (completed, cancelled) whose parent is finished too no longer changes: a
+        step adds a few tasks to a tree of dozens, so the dict of each such task is kept on the
+        workflow object and given again while nothing it was built from has moved (see _unchanged)."""
         reg = self.registry
         typename = reg.typenames.get(Task)
         stock = reg.convert_to_dict.get(typename) if typename else None
@@ -50,35 +62,61 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         if type(bound) is not TaskConverter:
             return self.mapping_to_dict(tasks)
         convert = reg.convert
-        names = {k: str(k) for k in tasks}
+        previous: dict[UUID, tuple[Any, ...]] = getattr(workflow, _DUMPED, None) or {}
+        kept: dict[UUID, tuple[Any, ...]] = {}
+        # Formatting a UUID costs a microsecond, for every task of every dump: keep the text.
+        known: dict[UUID, str] = getattr(workflow, _NAMES, None) or {}
+        names = {k: known.get(k) or str(k) for k in tasks}
         out: dict[str, Any] = {}
         for key, task in tasks.items():
             if task.__class__ is not Task:
                 out[names[key]] = convert(task)
                 continue
             parent = task.parent
-            if parent is None:
-                data, delta = task.data, {}
-            else:
-                mine, theirs = task.data, parent.data
-                data = {}
-                delta = {"updates": {k: mine[k] for k in mine if k not in theirs or mine[k] != theirs[k]},
-                         "deletions": [k for k in theirs if k not in mine]}
-            out[names[key]] = {
-                "id": names.get(task.id) or str(task.id),
-                "parent": (names.get(task._parent) or str(task._parent)) if parent is not None else None,
-                "children": [names.get(c) or str(c) for c in task._children],
-                "last_state_change": task.last_state_change,
-                "state": task.state,
-                "task_spec": task.task_spec.name,
-                "triggered": task.triggered,
-                # Empty for most tasks: the registry's walk would only rebuild the empty dict.
-                "internal_data": convert(internal) if (internal := task.internal_data) else {},
-                "data": data,
-                "delta": delta,
-                "typename": typename,
-            }
+            reusable = (task._state & _FINISHED and parent is not None and parent._state & _FINISHED
+                        and not task.internal_data)
+            if reusable:
+                entry = previous.get(key)
+                if entry is not None and _unchanged(entry, task, parent):
+                    if VERIFY_REUSE:
+                        fresh = self._task_dict(task, parent, names, typename)
+                        if entry[-1] != fresh:
+                            raise AssertionError(f"state dump: a stale dict was reused for task {key}")
+                    kept[key] = entry
+                    out[names[key]] = entry[-1]
+                    continue
+            dct = self._task_dict(task, parent, names, typename)
+            if reusable:
+                kept[key] = (task.data, parent.data, len(task.data), len(parent.data), task._state,
+                             task.last_state_change, task.triggered, tuple(task._children), dct)
+            out[names[key]] = dct
+        if workflow is not None:
+            setattr(workflow, _DUMPED, kept)
+            setattr(workflow, _NAMES, names)
         return out
+
+    def _task_dict(self, task: Task, parent: Task | None, names: dict[UUID, str], typename: str) -> dict[str, Any]:
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            mine, theirs = task.data, parent.data
+            data = {}
+            delta = {"updates": {k: mine[k] for k in mine if k not in theirs or mine[k] != theirs[k]},
+                     "deletions": [k for k in theirs if k not in mine]}
+        return {
+            "id": names.get(task.id) or str(task.id),
+            "parent": (names.get(task._parent) or str(task._parent)) if parent is not None else None,
+            "children": [names.get(c) or str(c) for c in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            # Empty for most tasks: the registry's walk would only rebuild the empty dict.
+            "internal_data": self.registry.convert(internal) if (internal := task.internal_data) else {},
+            "data": data,
+            "delta": delta,
+            "typename": typename,
+        }
 
     def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
         spec, subprocess_specs = dct.pop(_SPEC_KEY)
@@ -89,6 +127,18 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+def _unchanged(entry: tuple[Any, ...], task: Task, parent: Task) -> bool:
+    """Nothing a kept task dict was built from has moved. Spiff changes a task's state, children,
+    data or parent's data only through steps that also move its state and last_state_change
+    (a reset, a loop compaction) or that replace its data object; values written into a finished
+    task's data in place would go unseen here, and nothing in govflow or Spiff does that (the
+    test suite checks every reuse against a fresh dict: VERIFY_REUSE)."""
+    data, parent_data, size, parent_size, state, changed, triggered, children, _ = entry
+    return (task.data is data and parent.data is parent_data and len(data) == size
+            and len(parent_data) == parent_size and task._state == state and task.last_state_change == changed
+            and task.triggered == triggered and tuple(task._children) == children)
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import (
     GOVERNMENT_UNIT,
@@ -34,7 +35,7 @@ from service.domain.access import (
 from service.domain.errors import Conflict, FieldError, Forbidden, NotFound, RuleViolation, ValidationFailed
 from service.operations import audit, progress
 from service.operations.context import Govflow
-from service.storage import locks
+from service.storage import locks, one_statement, row_ids
 from service.storage.models import AnnualList, Notification, ProcessInstance, Project, Unit, WorkItem, utcnow
 
 MESSAGE = "annual_list_approved"
@@ -252,6 +253,19 @@ def _refused(errors: list[FieldError], message: str) -> ValidationFailed:
     return failed
 
 
+def _open_items(session: Session, instances: Sequence[ProcessInstance]) -> dict[int, list[WorkItem]]:
+    """The open work items of each instance (id → rows), in one query."""
+    out: dict[int, list[WorkItem]] = {i.id: [] for i in instances}
+    if out:
+        # By project too: (project_id, state) is the index (one instance per project).
+        rows = session.scalars(select(WorkItem).where(WorkItem.project_id.in_([i.project_id for i in instances]),
+                                                      WorkItem.instance_id.in_(list(out)), WorkItem.state == "open")
+                               .order_by(WorkItem.id))
+        for item in rows:
+            out[item.instance_id].append(item)
+    return out
+
+
 def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor: Actor,
             document_no: str | None = None, *, reasons: Mapping[int, str] | None = None,
             list_id: int | None = None) -> ListApproved:
@@ -291,16 +305,22 @@ def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor
             if errors:
                 raise _refused(errors, "清单批准有误")
             unit = _unit(s, GOVERNMENT_UNIT)
-            locks.projects(s, compiled)
+            # Kept: the session holds entities weakly, and a dropped list meant one SELECT per project.
+            locked = {p.id: p for p in locks.projects(s, compiled)}
             waiting = {i.project_id: i for i in waiting_instances(s, budget_year, list(compiled))}
             gone = [pid for pid in approved if pid not in waiting]
             if gone:
                 raise _refused([FieldError(f"approved/{pid}", f"项目 {pid} 已不在等待清单批准（可能已终止），"
                                            "请退回市大数据局调整清单") for pid in gone], "清单中有项目不能批准")
             label = _name(row)
+            # Read and written as a completion is: the open work items of every instance in one
+            # query, ids for the tasks the release opens taken beforehand, one write at the end.
+            open_items = _open_items(s, list(waiting.values()))
+            new_ids = row_ids.IdSource(s, "work_items", row_ids.reserve(s, {"work_items": len(waiting)})["work_items"]
+                                       if waiting else [])
+            one_statement.begin(s)
             for pid, instance in waiting.items():
-                project = s.get(Project, pid)
-                assert project is not None
+                project = locked[pid]
                 on_list = pid in approved
                 payload = {"on_list": on_list, "approved_amount": approved.get(pid), "document_no": doc,
                            "budget_year": budget_year, "list_seq": row.seq}
@@ -313,7 +333,8 @@ def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor
                                      "proposed_amount": compiled[pid].get("proposed"),
                                      "reason": reasons.get(pid), "document_no": doc},
                              algorithm=ctx.settings.audit_hash, at=now)
-                progress.apply(ctx, s, project, instance, runtime, wf, actor=actor.user, now=now)
+                progress.apply(ctx, s, project, instance, runtime, wf, actor=actor.user, now=now,
+                               open_items=open_items.get(instance.id, []), new_ids=new_ids)
                 if on_list:
                     notify_project(s, project, level=row.id, now=now,
                                    subject=f"【年度清单】{project.name}列入{label}",
@@ -333,8 +354,9 @@ def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor
                         {"list_id": row.id, "budget_year": budget_year, "seq": row.seq, "document_no": doc,
                          "released": released, "left_off": left_off,
                          "approved_total": round(sum(approved.values()), 2)}, now)
+            one_statement.write(s)
             result = ListApproved(budget_year, released, left_off, row.id, row.seq)
-    except IntegrityError as exc:
+    except (IntegrityError, StaleDataError) as exc:
         raise Conflict(f"{budget_year} 年度项目清单已被同时处理，请刷新后重试", article=ARTICLE) from exc
     for instance, wf in touched:
         ctx.workflows.put(instance.id, instance.revision, wf)

@@ -18,13 +18,14 @@ makes the write a StaleDataError, a 409, never a lost update)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from service.domain.errors import NotFound
+from service.storage import row_ids
 from service.storage.models import Countersign, ProcessInstance, Project, WorkItem
 
 # Ids taken with the read: most steps open one task; a fan-out (4 reviews, N 参建单位) asks for more.
@@ -39,22 +40,8 @@ class CompletionRead:
     open_items: list[WorkItem]
     has_countersigns: bool
     reread: bool = False
-    _ids: list[int] = field(default_factory=list)
-    _more: Callable[[int], list[int]] | None = None
-    # progress.apply's id source (None: it flushes to get ids).
+    # progress.apply's id source for the work items the step opens (service.storage.row_ids).
     new_ids: Callable[[int], list[int]] | None = None
-
-    def __post_init__(self) -> None:
-        if self._more is not None:
-            self.new_ids = self._take
-
-    def _take(self, n: int) -> list[int]:
-        """Ids for `n` new work items: the ones taken with the read first, then more if needed."""
-        take, self._ids = self._ids[:n], self._ids[n:]
-        if len(take) < n:
-            assert self._more is not None
-            take += self._more(n - len(take))
-        return take
 
 
 _OTHER = aliased(WorkItem, name="open_items")
@@ -112,13 +99,10 @@ def load(session: Session, work_item_id: int) -> CompletionRead:
     item, instance, project = rows[0][0], rows[0][1], rows[0][2]
     open_items = [r[3] for r in rows if r[3] is not None]
     if postgresql:
-        ids = list(rows[0].ids)
-
-        def more(n: int) -> list[int]:
-            return list(session.scalars(select(func.nextval(func.pg_get_serial_sequence("work_items", "id")))
-                                        .select_from(func.generate_series(1, n))))
-        return CompletionRead(item, instance, project, open_items, bool(rows[0].has_countersigns), reread, ids, more)
-    # SQLite: BEGIN IMMEDIATE let this transaction in alone, so the ids after max(id) are its own.
-    counter = iter(range(int(rows[0].ids) + 1, 1 << 62))
-    return CompletionRead(item, instance, project, open_items, bool(rows[0].has_countersigns), reread, [],
-                          lambda n: [next(counter) for _ in range(n)])
+        reserved = list(rows[0].ids)
+    else:
+        # SQLite: BEGIN IMMEDIATE let this transaction in alone, so the ids after max(id) are its own.
+        row_ids.known_max(session, "work_items", int(rows[0].ids))
+        reserved = []
+    return CompletionRead(item, instance, project, open_items, bool(rows[0].has_countersigns), reread,
+                          row_ids.IdSource(session, "work_items", reserved))

@@ -193,7 +193,7 @@ def hold_submission(ctx: Govflow, session: Session, project: Project, item: Work
         return False
     now = utcnow()
     session.add(CountersignHold(work_item_id=item.id, data=dict(form_data), held_by=actor.user, held_at=now))
-    drafts.discard_with_task(session, item.id)
+    drafts.discard_with_task(session, item)
     digest = hashlib.sha256(json.dumps(dict(form_data), ensure_ascii=False, sort_keys=True,
                                        separators=(",", ":")).encode()).hexdigest()
     labels = labels_of(session, after)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
 from service.domain.access import Actor, require_task_worker
@@ -96,9 +96,12 @@ def discard(ctx: Govflow, work_item_id: int, actor: Actor) -> bool:
         return bool(gone.rowcount)  # type: ignore[attr-defined]
 
 
-def discard_with_task(session: Session, work_item_id: int) -> None:
+def discard_with_task(session: Session, item: WorkItem) -> None:
     """Inside the transaction that completes (or cancels) the task: its drafts go with it, whoever
     wrote them, so nobody restores a form that was already submitted."""
+    if inspect(item).pending:
+        return  # opened in this very transaction (the 填报 task of a declaration): nobody drafted it
+    work_item_id = item.id
     if one_statement.defer_delete(session, TaskDraft.__table__, "work_item_id", work_item_id):
         return  # part of the completion's one write statement (PostgreSQL)
     session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == work_item_id)

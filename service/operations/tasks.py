@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,11 @@ def engine_values(properties: Mapping[str, str], form_data: Mapping[str, Any]) -
 def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
                     runtime: ProcessRuntime, wf: Any, item: WorkItem, form_data: Mapping[str, Any],
                     actor: Actor, opinion: str | None = None, now: dt.datetime | None = None,
-                    on_behalf_of: str | None = None,
-                    prefetched: completion_read.CompletionRead | None = None) -> list[WorkItem]:
+                    on_behalf_of: str | None = None, open_items: list[WorkItem] | None = None,
+                    new_ids: Callable[[int], list[int]] | None = None) -> list[WorkItem]:
+    """Complete `item` in the caller's transaction. `open_items` (the instance's open work items)
+    and `new_ids` (ids for the rows it opens) come from a caller that read or reserved them
+    already; without them progress.apply queries and flushes (service.operations.progress)."""
     now = now or utcnow()
     props = runtime.task_properties(item.task_name)
     # Besides `outputs`: a declaration's register fields, the 第十三条 cumulative amount (form_rules).
@@ -77,13 +80,12 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
                          "late": bool(item.due_at and now > item.due_at),
                          **on_behalf(on_behalf_of)},
                  algorithm=ctx.settings.audit_hash, at=now)
-    drafts.discard_with_task(session, item.id)
+    drafts.discard_with_task(session, item)
     from service.operations import carbon_copy  # imports project_file/worklists, which import this module
 
     carbon_copy.automatic(ctx, session, project, item, props, now)  # the task's `cc_units` (自动抄送)
     opened = progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now,
-                            open_items=prefetched.open_items if prefetched else None,
-                            new_ids=prefetched.new_ids if prefetched else None)
+                            open_items=open_items, new_ids=new_ids)
     approval_modes.after_completion(ctx, session, project, instance, item, tally, form_data, actor.user, now)
     opinion_rules.record(ctx, session, project, item, weighed, actor.user, now)
     from service.operations import supervision_effects  # 第十四条 暂停建设/责令整改, 第十五条 after 30 September
@@ -185,7 +187,7 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
             one_statement.begin(s)
             opened = complete_loaded(ctx, s, project, instance, runtime, wf, item, form_data, actor,
-                                     on_behalf_of=holder, prefetched=read)
+                                     on_behalf_of=holder, open_items=read.open_items, new_ids=read.new_ids)
             following = [{"id": w.id, "unit": ctx.units.name_of(s, w.unit_id), "title": w.title, "stage": w.stage,
                           "due_date": w.due_date.isoformat() if w.due_date else None,
                           "due_provisional": bool(w.due_provisional)} for w in sorted(opened, key=lambda w: w.id)]

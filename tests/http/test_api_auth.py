@@ -58,6 +58,16 @@ def test_wrong_password_and_unknown_user_look_the_same(app):
     assert c.post("/api/auth/login", json={"username": 1}).status_code == 401
 
 
+def test_the_unknown_user_hash_costs_what_a_new_password_hash_costs():
+    """identity._DUMMY_HASH is written out (no scrypt at import): it must stay as expensive to check
+    as the hashes generate_password_hash makes now, or an unknown name would answer faster."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    method = generate_password_hash("x", method="scrypt").split("$", 1)[0]
+    assert identity._DUMMY_HASH.split("$", 1)[0] == method == "scrypt:32768:8:1"
+    assert check_password_hash(identity._DUMMY_HASH, "govflow-no-such-user")
+
+
 def test_every_api_endpoint_but_the_public_ones_needs_login(app):
     c = app.test_client()
     doc = c.get("/api/openapi.json").json

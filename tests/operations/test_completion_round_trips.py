@@ -13,7 +13,7 @@ from sqlalchemy import event, select, text, update
 from service.operations import audit, completion_read
 from service.scenario import worker
 from service.storage import locks, one_statement
-from service.storage.models import AuditRecord, WorkItem
+from service.storage.models import AuditRecord, Project, WorkItem
 from tests.conftest import POSTGRESQL_ONLY
 
 # Round trips of one task completion on PostgreSQL: BEGIN, the locked read, the one write, COMMIT.
@@ -21,6 +21,9 @@ PLAIN_COMPLETION = 4
 # Steps that do more by design: a fan-out takes extra ids (4 reviews), cc_units copies (抄送), the
 # cross-field and opinion rules read earlier forms, 预算评审 reads the year's window. None may exceed this.
 ANY_COMPLETION = 9
+# A declaration: BEGIN, the declaring unit, its open 整改 (第二十九条), the year's window, the
+# participants, the process version, the ids (one statement), the one write, COMMIT.
+DECLARATION = 9
 
 
 def _counting(ctx: Any) -> list[str]:
@@ -69,6 +72,28 @@ def test_a_completion_costs_at_most_four_round_trips_on_postgresql(pg_ctx, drive
     assert all(c <= ANY_COMPLETION for counts in by_task.values() for c in counts), dict(by_task)
     with ctx.db.session() as s:
         assert audit.verify(s, pid) is None
+
+
+def test_a_declaration_takes_its_ids_first_and_writes_once(pg_ctx, driver):
+    """projects.declare reserves the project's, the instance's and the tasks' ids in one statement
+    and writes the project, its instance, the 填报 and 预审 tasks and their audit records in one
+    more (25 statements before, each insert flushed to learn its id)."""
+    ctx = pg_ctx
+    driver.declare("市教育局", budget_year=2027)  # per-process caches (units, spec)
+    seen = _counting(ctx)
+    declared = driver.declare("市教育局", budget_year=2027, participants=["市民政局"])
+    writes = [s for s in seen if s.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "WITH D", "WITH I", "WITH U")]
+    assert len(seen) <= DECLARATION and len(writes) == 1, seen
+    with ctx.db.session() as s:
+        project = s.get(Project, declared.project_id)
+        assert project.code == f"DY2027-{project.id:05d}" and project.participants
+        assert project.stage == declared.stage and project.status == "active"
+        assert audit.verify(s, project.id) is None
+        assert [a.action for a in s.scalars(select(AuditRecord).where(AuditRecord.project_id == project.id)
+                                            .order_by(AuditRecord.seq))][:3] == \
+            ["project_declared", "task_opened", "task_completed"]
+    # The instance's revision as written is the one the workflow cache was given: the next step runs.
+    assert driver.run(declared.project_id) > 0
 
 
 def test_a_read_that_waited_for_the_lock_is_read_again(pg_ctx, driver):

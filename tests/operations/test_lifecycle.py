@@ -201,6 +201,31 @@ def test_annual_list_is_correlated_on_budget_year(ctx, driver):
     assert [w.task_name for w in driver.open_items(y28)] == ["consistency_request"]
 
 
+def test_releasing_the_list_costs_the_same_statements_for_two_projects_or_eight(ctx, driver):
+    """approve reads every project's open tasks in one query, takes the new tasks' ids at once and
+    writes once: the statements do not grow with the list (the rows do)."""
+    from service.operations import organisation
+    from tests.conftest import OPERATOR, recorded_statements
+
+    counts = []
+    for year, n in ((2027, 2), (2028, 8)):
+        organisation.set_window(ctx, year, dt.date(2000, 1, 1), dt.date(2100, 1, 1), OPERATOR)
+        ids = [driver.declare("市教育局", budget_year=year).project_id for _ in range(n)]
+        for pid in ids:
+            driver.run(pid)
+        system = Actor.system()
+        list_id = annual_list.compile_list(ctx, year, [{"project_id": p} for p in ids], system)
+        annual_list.cosign(ctx, list_id, system)
+        with recorded_statements(ctx.db.engine) as seen:
+            result = annual_list.approve(ctx, year, {p: 10.0 for p in ids}, GOV, "东政字〔2026〕9号", list_id=list_id)
+        assert result.released == ids
+        assert all([w.task_name for w in driver.open_items(p)] == ["consistency_request"] for p in ids)
+        with ctx.db.session() as s:
+            assert all(verify(s, p) is None for p in ids)
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
+
+
 def test_only_government_approves_the_list(ctx, driver):
     from service.domain.errors import Forbidden
 
