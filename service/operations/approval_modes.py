@@ -6,15 +6,14 @@ The counting itself is the engine's (service.engine.approval, ProcessRuntime.app
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.engine import approval
 from service.engine.runtime import ProcessRuntime
-from service.operations import audit
+from service.operations import audit, progress
 from service.operations.context import Govflow
 from service.storage.models import Notification, ProcessInstance, Project, WorkItem
 
@@ -37,15 +36,15 @@ def preview(runtime: ProcessRuntime, wf: Any, item: WorkItem, values: Mapping[st
 
 def after_completion(ctx: Govflow, session: Session, project: Project, instance: ProcessInstance,
                      item: WorkItem, tally: approval.Tally | None, form_data: Mapping[str, Any], actor: str,
-                     now: dt.datetime) -> None:
-    """In the completion's transaction, after progress.apply: when this completion decided the node,
-    record the outcome and tell the units whose instances were withdrawn by it."""
+                     now: dt.datetime, opened: Sequence[WorkItem] = ()) -> None:
+    """In the completion's transaction, after progress.apply (which opened `opened`): when this
+    completion decided the node, record the outcome and tell the units whose instances were
+    withdrawn by it."""
     if tally is None or tally.result is None:
         return
-    cancelled = list(session.scalars(
-        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.task_name == item.task_name,
-                               WorkItem.state == "cancelled", WorkItem.completed_at == now)
-        .order_by(WorkItem.id)))
+    # The rows the step itself withdrew, as progress.apply recorded them (not found again by time).
+    cancelled = sorted((w for w in progress.withdrawn(session)
+                        if w.instance_id == instance.id and w.task_name == item.task_name), key=lambda w: w.id)
     reason = None
     if tally.result == approval.OBJECTED:
         text = form_data.get(OBJECTION_FIELD) or form_data.get("opinion")
@@ -68,16 +67,16 @@ def after_completion(ctx: Govflow, session: Session, project: Project, instance:
                      "task": w.task_name, "task_title": w.title, "unit": w.unit.name, "due_date": "—",
                      "link": f"/tasks/{w.id}", "recipient_unit": w.unit.name}))
     if tally.result == approval.OBJECTED:
-        _tell_reopened(session, project, instance, item, tally, reason, now)
+        _tell_reopened(ctx, session, project, item, tally, reason, now, opened)
 
 
-def _tell_reopened(session: Session, project: Project, instance: ProcessInstance, item: WorkItem,
-                   tally: approval.Tally, reason: str | None, now: dt.datetime) -> None:
-    """An objection routed the flow back: the unit whose step reopened (stamped with this very
-    `now` by progress.apply) must know that it has the step to revise, and why."""
-    reopened = session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.state == "open",
-                                                      WorkItem.created_at == now).order_by(WorkItem.id))
-    for w in reopened:
+def _tell_reopened(ctx: Govflow, session: Session, project: Project, item: WorkItem, tally: approval.Tally,
+                   reason: str | None, now: dt.datetime, opened: Sequence[WorkItem]) -> None:
+    """An objection routed the flow back: the unit whose step reopened (one of the work items this
+    step opened) must know that it has the step to revise, and why."""
+    for w in sorted(opened, key=lambda w: w.id):
+        # A row opened by this step may not be written yet: its unit comes from the directory.
+        unit_name = ctx.units.name_of(session, w.unit_id)
         lead = (f"{item.unit.name}对「{item.title}」有异议（{tally.mode.label}），「{w.title}」退回贵单位修改"
                 + (f"：{reason}" if reason else ""))
         body = (f"{lead}。\n\n项目：{project.name}（{project.code}）\n事项：{w.title}（{w.stage}）\n"
@@ -88,9 +87,9 @@ def _tell_reopened(session: Session, project: Project, instance: ProcessInstance
             created_at=now,
             payload={"kind": OBJECTION_KIND, "title": "参建单位异议", "lead": lead, "project_id": project.id,
                      "project_code": project.code, "project_name": project.name, "work_item_id": w.id,
-                     "task": w.task_name, "task_title": w.title, "unit": w.unit.name,
+                     "task": w.task_name, "task_title": w.title, "unit": unit_name,
                      "due_date": w.due_date.isoformat() if w.due_date else "—",
-                     "link": f"/tasks/{w.id}", "recipient_unit": w.unit.name, "objection": reason,
+                     "link": f"/tasks/{w.id}", "recipient_unit": unit_name, "objection": reason,
                      "objecting_unit": item.unit.name}))
 
 

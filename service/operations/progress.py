@@ -24,6 +24,13 @@ DECLARER_LANE = "建设单位"
 # The end event of a project that went through the whole lifecycle; every other end is an early end.
 COMPLETED_END_EVENT = "end_completed"
 PARTICIPANT_LANE = "参建单位"
+# session.info: the work items the process itself withdrew in this transaction (see withdrawn()).
+_WITHDRAWN = "govflow.progress.withdrawn"
+
+
+def withdrawn(session: Session) -> list[WorkItem]:
+    """The work items `apply` withdrew in this transaction, in the order it withdrew them."""
+    return list(session.info.get(_WITHDRAWN, ()))
 
 
 def resolve_unit(ctx: Govflow, session: Session, lane: str | None, project: Project, item: Any) -> tuple[int, str]:
@@ -96,6 +103,7 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
             # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
             item.state = "cancelled"
             item.completed_at = now
+            session.info.setdefault(_WITHDRAWN, []).append(item)
             task_leftovers.end_with_task(session, item.id, by=actor, at=now)
             audit.append(session, project, actor=actor, action="task_withdrawn", work_item_id=item.id,
                          detail={"task": item.task_name, "title": item.title}, algorithm=algorithm, at=now)
@@ -112,9 +120,10 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
             item.id = item_id
     if (created and new_ids is None) or withdrawn:
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
-        # before these inserts, so the partial unique index on open tasks never sees two. Rows this
-        # step withdrew are read back in the same transaction (approval_modes.after_completion), so
-        # a withdrawal flushes even when the caller would write everything at the end.
+        # before these inserts, so the partial unique index on open tasks never sees two. A
+        # withdrawal flushes even when the caller would write everything at the end: what runs
+        # after the step in the same transaction (supervision_effects, the 会签 notices) reads the
+        # instance's work items from the database.
         session.flush()
     # Deadline workers: the clock (reminders, escalation) of each new task.
     clocks.arm(ctx, session, [item for item, _ in created], runtime.task_properties, now)

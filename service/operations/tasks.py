@@ -86,7 +86,8 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
     carbon_copy.automatic(ctx, session, project, item, props, now)  # the task's `cc_units` (自动抄送)
     opened = progress.apply(ctx, session, project, instance, runtime, wf, actor=actor.user, now=now,
                             open_items=open_items, new_ids=new_ids)
-    approval_modes.after_completion(ctx, session, project, instance, item, tally, form_data, actor.user, now)
+    approval_modes.after_completion(ctx, session, project, instance, item, tally, form_data, actor.user, now,
+                                    opened)
     opinion_rules.record(ctx, session, project, item, weighed, actor.user, now)
     from service.operations import supervision_effects  # 第十四条 暂停建设/责令整改, 第十五条 after 30 September
 

@@ -96,6 +96,7 @@ def test_countersign_objection_sends_the_declaration_back_to_the_lead_unit(ctx, 
         (told,) = s.scalars(select(Notification).where(Notification.project_id == pid,
                                                        Notification.kind == "approval_objected")).all()
         assert (told.work_item_id, told.unit_id) == (lead.id, lead.unit_id)
+        assert told.payload["recipient_unit"] == told.payload["unit"] == "市教育局"
         assert "市卫生健康委员会" in told.payload["lead"] and OBJECTION["objection"] in told.payload["lead"]
     task = task_actions.get_task(ctx, lead.id, worker("市教育局"))
     assert task["returned"]["kind"] == "objection"
@@ -111,6 +112,26 @@ def test_countersign_objection_sends_the_declaration_back_to_the_lead_unit(ctx, 
         confirm(driver, w)
     assert open_names(driver, pid) == {"preliminary_review_finance"}
     assert records(ctx, pid, "approval_decided")[-1].detail["result"] == "通过"
+
+
+def test_the_last_unit_objecting_tells_the_lead_unit_too(ctx, driver):
+    """The objection comes last: no other instance is left to withdraw, so nothing is flushed before
+    the step's one write. The lead unit is told all the same (its reopened task was looked for by
+    time in the database before, and was not there yet)."""
+    pid = driver.declare("市教育局", budget_year=2027, participants=UNITS).project_id
+    open_ = confirmations(ctx, pid)
+    confirm(driver, open_["市民政局"])
+    confirm(driver, open_["市卫生健康委员会"])
+    confirm(driver, open_["市自然资源和规划局"], **OBJECTION)
+    lead = driver.item(pid, "submit_declaration")
+    assert lead.round == 2
+    assert records(ctx, pid, "approval_decided")[-1].detail["cancelled"] == []
+    with ctx.db.session() as s:
+        (told,) = s.scalars(select(Notification).where(Notification.project_id == pid,
+                                                       Notification.kind == "approval_objected")).all()
+        assert (told.work_item_id, told.unit_id) == (lead.id, lead.unit_id)
+        assert told.payload["recipient_unit"] == "市教育局"
+        assert "市自然资源和规划局" in told.payload["lead"]
 
 
 def test_ratio_two_of_three_passes_and_cancels_the_third_cleanly(ctx, driver):
