@@ -121,9 +121,10 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     if (created and new_ids is None) or withdrawn:
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
         # before these inserts, so the partial unique index on open tasks never sees two. A
-        # withdrawal flushes even when the caller would write everything at the end: what runs
-        # after the step in the same transaction (supervision_effects, the 会签 notices) reads the
-        # instance's work items from the database.
+        # withdrawal still flushes even when the caller would write everything at the end, as it
+        # did when the 会签 notices read the withdrawn rows back: the 会签 notices now take them
+        # from withdrawn(), and whether anything else after the step reads them from the database
+        # has not been audited (docs/performance.md, fifth pass).
         session.flush()
     # Deadline workers: the clock (reminders, escalation) of each new task.
     clocks.arm(ctx, session, [item for item, _ in created], runtime.task_properties, now)
