@@ -253,19 +253,6 @@ def _refused(errors: list[FieldError], message: str) -> ValidationFailed:
     return failed
 
 
-def _open_items(session: Session, instances: Sequence[ProcessInstance]) -> dict[int, list[WorkItem]]:
-    """The open work items of each instance (id → rows), in one query."""
-    out: dict[int, list[WorkItem]] = {i.id: [] for i in instances}
-    if out:
-        # By project too: (project_id, state) is the index (one instance per project).
-        rows = session.scalars(select(WorkItem).where(WorkItem.project_id.in_([i.project_id for i in instances]),
-                                                      WorkItem.instance_id.in_(list(out)), WorkItem.state == "open")
-                               .order_by(WorkItem.id))
-        for item in rows:
-            out[item.instance_id].append(item)
-    return out
-
-
 def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor: Actor,
             document_no: str | None = None, *, reasons: Mapping[int, str] | None = None,
             list_id: int | None = None) -> ListApproved:
@@ -315,7 +302,7 @@ def approve(ctx: Govflow, budget_year: int, approved: Mapping[int, float], actor
             label = _name(row)
             # Read and written as a completion is: the open work items of every instance in one
             # query, ids for the tasks the release opens taken beforehand, one write at the end.
-            open_items = _open_items(s, list(waiting.values()))
+            open_items = progress.open_work_items(s, list(waiting.values()))
             new_ids = row_ids.IdSource(s, "work_items", row_ids.reserve(s, {"work_items": len(waiting)})["work_items"]
                                        if waiting else [])
             one_statement.begin(s)

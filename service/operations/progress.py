@@ -6,7 +6,7 @@ audit commit together."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +31,21 @@ _WITHDRAWN = "govflow.progress.withdrawn"
 def withdrawn(session: Session) -> list[WorkItem]:
     """The work items `apply` withdrew in this transaction, in the order it withdrew them."""
     return list(session.info.get(_WITHDRAWN, ()))
+
+
+def open_work_items(session: Session, instances: Sequence[ProcessInstance]) -> dict[int, list[WorkItem]]:
+    """The open work items of each instance (id → rows, by id), in one query: the rows a step may
+    withdraw."""
+    out: dict[int, list[WorkItem]] = {i.id: [] for i in instances}
+    if out:
+        # By project too (one instance per project): (project_id, state) is an index; on
+        # (instance_id, state) alone SQLite walked every open row of every project.
+        rows = session.scalars(select(WorkItem).where(WorkItem.project_id.in_([i.project_id for i in instances]),
+                                                      WorkItem.instance_id.in_(list(out)), WorkItem.state == "open")
+                               .order_by(WorkItem.id))
+        for item in rows:
+            out[item.instance_id].append(item)
+    return out
 
 
 def resolve_unit(ctx: Govflow, session: Session, lane: str | None, project: Project, item: Any) -> tuple[int, str]:
@@ -90,16 +105,12 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     algorithm = ctx.settings.audit_hash
     ready = {t.id: t for t in runtime.ready_user_tasks(wf)}
     if open_items is None:
-        # The project too: (project_id, state) is an index; (instance_id, state) alone made SQLite
-        # walk every open row of every project.
-        open_items = list(session.scalars(select(WorkItem).where(WorkItem.project_id == project.id,
-                                                                 WorkItem.instance_id == instance.id,
-                                                                 WorkItem.state == "open")))
-    withdrawn = False
+        open_items = open_work_items(session, [instance])[instance.id]
+    any_withdrawn = False
     for item in open_items:
         # The row being completed in this transaction is not flushed yet: skip it by its state.
         if item.state == "open" and item.spiff_task_id not in ready:
-            withdrawn = True
+            any_withdrawn = True
             # Withdrawn by the process itself (a loop reset or a branch that ended): keep the row.
             item.state = "cancelled"
             item.completed_at = now
@@ -118,7 +129,7 @@ def apply(ctx: Govflow, session: Session, project: Project, instance: ProcessIns
     if created and new_ids is not None:
         for (item, _), item_id in zip(created, new_ids(len(created)), strict=True):
             item.id = item_id
-    if (created and new_ids is None) or withdrawn:
+    if (created and new_ids is None) or any_withdrawn:
         # One flush per step: the unit of work emits the updates above (completed, withdrawn rows)
         # before these inserts, so the partial unique index on open tasks never sees two. A
         # withdrawal still flushes even when the caller would write everything at the end, as it

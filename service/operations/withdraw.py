@@ -134,11 +134,6 @@ def _engine_refusal(runtime: ProcessRuntime, wf: Any, item: WorkItem, open_items
     return None
 
 
-def _open_items(session: Session, instance: ProcessInstance) -> list[WorkItem]:
-    return list(session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
-                                                       WorkItem.state == "open")))
-
-
 def can_withdraw(ctx: Govflow, session: Session, item: WorkItem, instance: ProcessInstance, project: Project,
                  actor: Actor) -> tuple[bool, str | None]:
     """(allowed, why not) for the task page. Only the completer is told why: for everybody else the
@@ -148,8 +143,8 @@ def can_withdraw(ctx: Govflow, session: Session, item: WorkItem, instance: Proce
     why = _row_refusal(session, item, project, actor)
     if why is None:
         runtime = ctx.runtime(session, instance.version_id)
-        why = _engine_refusal(runtime, runtime.load(instance.state), item, _open_items(session, instance),
-                              opened_by(session, item))
+        open_now = progress.open_work_items(session, [instance])[instance.id]
+        why = _engine_refusal(runtime, runtime.load(instance.state), item, open_now, opened_by(session, item))
     return why is None, why
 
 
@@ -238,7 +233,7 @@ def withdraw(ctx: Govflow, work_item_id: int, actor: Actor) -> Withdrawal:
             opened = opened_by(s, item)
             runtime = ctx.runtime(s, instance.version_id)
             wf = ctx.workflows.take(instance.id, instance.revision) or runtime.load(instance.state)
-            why = _engine_refusal(runtime, wf, item, _open_items(s, instance), opened)
+            why = _engine_refusal(runtime, wf, item, progress.open_work_items(s, [instance])[instance.id], opened)
             if why:
                 raise Conflict(why)
             now = utcnow()
