@@ -44,6 +44,9 @@ class Rule:
     article: str
     title: str  # zh-CN, shown in the docs and to designers
     check: Callable[[Mapping[str, Any], RuleContext], list[RuleError]]
+    # Reads the project's earlier steps (RuleContext): without such a rule the service skips
+    # reading them, a query that grows with the project's age.
+    reads_history: bool = False
 
 
 class CrossFieldRefused(ValidationFailed):
@@ -174,11 +177,14 @@ RULES: dict[str, Rule] = {r.id: r for r in [
          _sum_rule("estimate_total", "estimate_items", "投资概算总额", "投资概算明细", "第七条(二)")),
     Rule("chapter_4_explained", "第十八至二十一条", "不符合第四章（集约共享与安全）的事项须填写说明",
          _chapter_4_explained),
-    Rule("budget_within_estimate", "第七条(四)", "申请预算不超过审定投资概算", _budget_within_estimate),
+    Rule("budget_within_estimate", "第七条(四)", "申请预算不超过审定投资概算", _budget_within_estimate,
+         reads_history=True),
     Rule("contract_period_order", "第十二条", "合同期限止不早于合同期限起", _contract_period),
     Rule("ownership_agreed", "第十条", "技术成果产权归属不能全部未约定", _ownership_agreed),
-    Rule("acceptance_after_review", "第二十三条", "验收日期不早于竣工验收审核同意之日", _acceptance_after_review),
-    Rule("change_amount_reconciled", "第十三条", "调整后总投资与资金调整数额一致", _change_reconciled),
+    Rule("acceptance_after_review", "第二十三条", "验收日期不早于竣工验收审核同意之日", _acceptance_after_review,
+         reads_history=True),
+    Rule("change_amount_reconciled", "第十三条", "调整后总投资与资金调整数额一致", _change_reconciled,
+         reads_history=True),
 ]}
 
 
@@ -187,6 +193,10 @@ def unknown(ids: Any) -> list[str]:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return [f"{RULES_KEY}（跨字段规则）：应为规则编号列表"]
     return [f"{RULES_KEY}（跨字段规则）：未知规则 {i}" for i in ids if i not in RULES]
+
+
+def reads_history(ids: Iterable[str]) -> bool:
+    return any(RULES[rule_id].reads_history for rule_id in ids)
 
 
 def evaluate(ids: Iterable[str], data: Mapping[str, Any], ctx: RuleContext) -> list[RuleError]:

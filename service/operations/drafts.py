@@ -96,12 +96,24 @@ def discard(ctx: Govflow, work_item_id: int, actor: Actor) -> bool:
         return bool(gone.rowcount)  # type: ignore[attr-defined]
 
 
+_NONE = "govflow.drafts.none"
+
+
+def none_exist(session: Session, work_item_id: int) -> None:
+    """The caller read, inside this write transaction and with every other writer kept out until
+    it ends (SQLite's BEGIN IMMEDIATE), that the task has no drafts: discard_with_task has
+    nothing to delete (service.operations.completion_read)."""
+    session.info.setdefault(_NONE, set()).add(work_item_id)
+
+
 def discard_with_task(session: Session, item: WorkItem) -> None:
     """Inside the transaction that completes (or cancels) the task: its drafts go with it, whoever
     wrote them, so nobody restores a form that was already submitted."""
     if inspect(item).pending:
         return  # opened in this very transaction (the 填报 task of a declaration): nobody drafted it
     work_item_id = item.id
+    if work_item_id in session.info.get(_NONE, ()):
+        return
     if one_statement.defer_delete(session, TaskDraft.__table__, "work_item_id", work_item_id):
         return  # part of the completion's one write statement (PostgreSQL)
     session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == work_item_id)

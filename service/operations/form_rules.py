@@ -74,7 +74,8 @@ def check(session: Session, project: Project, item: WorkItem, form: Form, data: 
     if item.task_name == DECLARATION_TASK:
         declaration_rules.check_resubmission(session, project, data, now)
     if form.rules:
-        cross_field_rules.check(form.rules, data, _context_for(session, project, item))
+        history = cross_field_rules.reads_history(form.rules)
+        cross_field_rules.check(form.rules, data, _context_for(session, project, item) if history else RuleContext())
 
 
 def engine_extras(session: Session, project: Project, item: WorkItem, data: Mapping[str, Any]) -> dict[str, Any]:

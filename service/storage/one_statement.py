@@ -19,18 +19,20 @@ part, checked like the unit of work checks rowcounts:
 
 Anything the translation does not cover (deletes of ORM objects, relationship-only changes, a JSON
 column set to None, which the ORM stores as JSON null) falls back to an ordinary flush, as does
-every other database. After the statement the written objects are expunged with their new values
-(defaults, versions) set, so the commit flushes nothing."""
+every other database. After the statement the objects get the values a flush would have given them
+(defaults, versions): the new ones leave the session, the updated ones stay in it, clean, so the
+commit flushes nothing."""
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert, inspect, text, update
+from sqlalchemy import JSON, Connection, Table, bindparam, insert, inspect, literal_column, text, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.storage.json_text import encode
@@ -69,50 +71,87 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _default(column: Any) -> tuple[bool, Any]:
-    default = column.default
-    if default is None:
-        return False, None
-    if default.is_scalar:
-        return True, default.arg
-    if default.is_callable:
-        return True, default.arg(None)  # SQLAlchemy wraps zero-argument callables to take a context
-    raise _Unsupported(column)
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    name: str
+    json: bool
+    # (has a default, its value or a zero-argument callable) when the row does not set it; None:
+    # left to the database (its sequence or server default) or NULL.
+    default: tuple[bool, Any] | None
+    callable_default: bool
 
 
-def _insert_row(obj: Any) -> tuple[Table, dict[str, Any], dict[str, Any]]:
-    state = inspect(obj)
-    mapper = state.mapper
+@dataclass(frozen=True)
+class _InsertPlan:
+    table: Table
+    columns: tuple[_Column, ...]
+    # (relationship key, foreign-key column names) of the many-to-one relationships.
+    parents: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_PLANS: dict[Any, _InsertPlan] = {}
+
+
+def _plan(mapper: Any) -> _InsertPlan:
+    """What inserting a row of this mapper needs, read from the mapper once (per process)."""
+    plan = _PLANS.get(mapper)
+    if plan is not None:
+        return plan
     if mapper.inherits is not None or len(mapper.tables) != 1:
         raise _Unsupported(mapper)
-    table = mapper.local_table
-    row: dict[str, Any] = {}
-    assigned: dict[str, Any] = {}
+    columns = []
     for prop in mapper.column_attrs:
         if len(prop.columns) != 1:
             raise _Unsupported(prop)
         column = prop.columns[0]
-        if prop.key in state.dict:
-            value = state.dict[prop.key]
-            if value is None and isinstance(column.type, JSON):
-                raise _Unsupported(column)  # the ORM would store JSON null, not SQL NULL
+        default: tuple[bool, Any] | None
+        callable_default = False
+        if column.default is not None:
+            if column.default.is_scalar:
+                default = (True, column.default.arg)
+            elif column.default.is_callable:
+                default, callable_default = (True, column.default.arg), True
+            else:
+                default = (False, column)  # a SQL expression: only a flush can evaluate it
+        elif column.server_default is not None or (column.primary_key and column.autoincrement):
+            default = None  # the sequence or the server gives it; nobody reads it back in this transaction
         else:
-            has, value = _default(column)
-            if not has:
-                if column.primary_key and column.autoincrement and column.server_default is None:
-                    continue  # the sequence gives it; nobody reads it back in this transaction
-                if column.server_default is not None:
-                    continue
-                value = None
-            assigned[prop.key] = value
-        row[column.name] = value
-    for rel in mapper.relationships:
-        if rel.key in state.dict and state.dict[rel.key] is not None and rel.direction.name == "MANYTOONE":
+            default = (True, None)
+        columns.append(_Column(prop.key, column.name, isinstance(column.type, JSON), default, callable_default))
+    parents = tuple((rel.key, tuple(c.name for c in rel.local_columns))
+                    for rel in mapper.relationships if rel.direction.name == "MANYTOONE")
+    plan = _PLANS[mapper] = _InsertPlan(mapper.local_table, tuple(columns), parents)
+    return plan
+
+
+def _insert_row(obj: Any) -> tuple[Table, dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    plan = _plan(state.mapper)
+    values = state.dict
+    row: dict[str, Any] = {}
+    assigned: dict[str, Any] = {}
+    for c in plan.columns:
+        if c.key in values:
+            value = values[c.key]
+            if value is None and c.json:
+                raise _Unsupported(c.name)  # the ORM would store JSON null, not SQL NULL
+        elif c.default is None:
+            continue
+        elif not c.default[0]:
+            raise _Unsupported(c.default[1])
+        else:
+            # SQLAlchemy wraps zero-argument callables to take a context
+            value = c.default[1](None) if c.callable_default else c.default[1]
+            assigned[c.key] = value
+        row[c.name] = value
+    for key, local in plan.parents:
+        if values.get(key) is not None:
             # Set through the relationship: its foreign key must also be set on the row itself.
-            for local in rel.local_columns:
-                if row.get(local.name) is None:
-                    raise _Unsupported(rel)
-    return table, row, assigned
+            for name in local:
+                if row.get(name) is None:
+                    raise _Unsupported(key)
+    return plan.table, row, assigned
 
 
 def _update_row(obj: Any) -> tuple[Table, dict[str, Any], str | None, dict[str, Any]] | None:
@@ -240,33 +279,90 @@ def _execute_core(session: Session, inserts: list[Any], updates: list[Any],
     for _, (table, row, version, _after) in updates:
         groups.setdefault((table, tuple(row), version), []).append(row)
     for (table, columns, version), rows in sorted(groups.items(), key=lambda g: order.get(g[0][0], 0)):
-        pk = table.primary_key.columns.values()[0]
-        params = [{"k_pk": r[pk.name], **({"k_version": r[version]} if version else {}),
-                   **{f"v_{c}": r[c] for c in columns if c not in (pk.name, version)}} for r in rows]
-        result = conn.execute(_update_statement(table, columns, version), params)
-        if result.rowcount != len(rows):
-            raise StaleDataError(f"{table.name}: expected to update {len(rows)} row(s), updated {result.rowcount}")
+        pk = table.primary_key.columns.values()[0].name
+        params = [{"k_pk": r[pk], **({"k_version": r[version]} if version else {}),
+                   **{f"v_{c}": r[c] for c in columns if c not in (pk, version)}} for r in rows]
+        count = _run(conn, ("update", table, columns, version), params)
+        if count != len(rows):
+            raise StaleDataError(f"{table.name}: expected to update {len(rows)} row(s), updated {count}")
     for table, column, value in deletes:
-        conn.execute(_delete_statement(table, column), {"k_value": value})
+        _run(conn, ("delete", table, column), [{"k_value": value}])
     inserted: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for _, table, row, _assigned in inserts:
         inserted.setdefault((table, tuple(sorted(row))), []).append(row)
-    for (table, _columns), rows in sorted(inserted.items(), key=lambda g: order.get(g[0][0], 0)):
-        conn.execute(_insert_statement(table), rows)
+    for (table, columns), rows in sorted(inserted.items(), key=lambda g: order.get(g[0][0], 0)):
+        _run(conn, ("insert", table, columns), rows)
     _settle(session, inserts, updates)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # The statement's parameters in their positional order, each with the type's bind processor
+    # (JSON encoding, SQLite's date text, …) or None.
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+
+
+# Per dialect (an engine's JSON serializer is part of its dialect), per statement shape.
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled | None]] = weakref.WeakKeyDictionary()
+
+
+def _statement(shape: tuple[Any, ...]) -> tuple[Any, list[str] | None]:
+    kind, table = shape[0], shape[1]
+    if kind == "insert":
+        return insert(table), list(shape[2])
+    if kind == "delete":
+        return table.delete().where(table.c[shape[2]] == bindparam("k_value")), None
+    columns, version = shape[2], shape[3]
+    pk = table.primary_key.columns.values()[0]
+    values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns if c not in (pk.name, version)}
+    where = [pk == bindparam("k_pk")]
+    if version:
+        # A literal, not a bound 1: the compiled statement's parameters are exactly the row's.
+        values[version] = table.c[version] + literal_column("1")
+        where.append(table.c[version] == bindparam("k_version"))
+    return update(table).where(*where).values(values), None
+
+
+def _compiled(conn: Connection, shape: tuple[Any, ...]) -> _Compiled | None:
+    """The statement compiled once for this dialect, or None when its parameters are not plainly
+    positional (then Connection.execute runs it)."""
+    by_shape = _COMPILED.setdefault(conn.dialect, {})
+    if shape in by_shape:
+        return by_shape[shape]
+    stmt, column_keys = _statement(shape)
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=column_keys)
+    names = compiled.positiontup
+    result = None
+    if names is not None and not compiled.literal_execute_params and not compiled.post_compile_params:
+        processors = compiled._bind_processors
+        result = _Compiled(compiled.string, tuple((n, processors.get(n)) for n in names))
+    by_shape[shape] = result
+    return result
+
+
+def _run(conn: Connection, shape: tuple[Any, ...], rows: list[dict[str, Any]]) -> int:
+    """Execute one statement shape for `rows` (executemany for several); its rowcount.
+
+    The statements are compiled once and sent with exec_driver_sql: Connection.execute would
+    look each one up in the compiled cache by its cache key and build its parameters through the
+    compiler on every call, about half of what a small statement costs on SQLite. The
+    connection's events still see every statement."""
+    compiled = _compiled(conn, shape)
+    if compiled is None:
+        stmt, _ = _statement(shape)
+        return conn.execute(stmt, rows).rowcount
+    params = [tuple(p(r[n]) if p is not None else r[n] for n, p in compiled.binds) for r in rows]
+    return conn.exec_driver_sql(compiled.sql, params if len(params) > 1 else params[0]).rowcount
 
 
 def _rows_json(rows: list[dict[str, Any]]) -> str:
     return encode([{k: _json_value(v) for k, v in row.items()} for row in rows])
 
 
-# Built once: `MetaData.sorted_tables` sorts the schema's foreign keys on every access, and a
-# constructed UPDATE costs more to build than to run on SQLite. Keyed by the table count, so a
-# table added at run time (tests) gets a fresh order.
+# Built once: `MetaData.sorted_tables` sorts the schema's foreign keys on every access. Keyed by
+# the table count, so a table added at run time (tests) gets a fresh order.
 _ORDER: dict[int, dict[Table, int]] = {}
-_UPDATES: dict[tuple[Table, tuple[str, ...], str | None], Any] = {}
-_INSERTS: dict[Table, Any] = {}
-_DELETES: dict[tuple[Table, str], Any] = {}
 
 
 def _table_order() -> dict[Table, int]:
@@ -280,46 +376,15 @@ def _table_order() -> dict[Table, int]:
     return order
 
 
-def _update_statement(table: Table, columns: tuple[str, ...], version: str | None) -> Any:
-    key = (table, columns, version)
-    stmt = _UPDATES.get(key)
-    if stmt is None:
-        pk = table.primary_key.columns.values()[0]
-        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns if c not in (pk.name, version)}
-        where = [pk == bindparam("k_pk")]
-        if version:
-            values[version] = table.c[version] + 1
-            where.append(table.c[version] == bindparam("k_version"))
-        stmt = _UPDATES[key] = update(table).where(*where).values(values)
-    return stmt
-
-
-def _delete_statement(table: Table, column: str) -> Any:
-    key = (table, column)
-    stmt = _DELETES.get(key)
-    if stmt is None:
-        stmt = _DELETES[key] = table.delete().where(table.c[column] == bindparam("k_value"))
-    return stmt
-
-
-def _insert_statement(table: Table) -> Any:
-    stmt = _INSERTS.get(table)
-    if stmt is None:
-        stmt = _INSERTS[table] = insert(table)
-    return stmt
-
-
 def _settle(session: Session, inserts: list[Any], updates: list[Any]) -> None:
-    """The rows are written: give the objects the values the flush would have given them and take
-    them out of the session, so the commit has nothing left to flush."""
+    """The rows are written: give the objects the values the flush would have given them, so the
+    commit has nothing left to flush. New objects leave the session (their database-made ids were
+    not read back); updated ones stay in it, clean, with their new version."""
     for obj, _table, _row, assigned in inserts:
-        for key, value in assigned.items():
-            set_committed_value(obj, key, value)
-        session.expunge(obj)
+        inspect(obj).dict.update(assigned)
+    # No expunge cascade to walk: every pending object of the session is in `inserts`.
+    session._expunge_states([inspect(obj) for obj, *_ in inserts])
     for obj, (_table, _row, _version, after) in updates:
         state = inspect(obj)
-        session.expunge(obj)
-        for key in list(state.committed_state):
-            set_committed_value(obj, key, state.dict.get(key))
-        for key, value in after.items():
-            set_committed_value(obj, key, value)
+        state.dict.update(after)
+        state._commit_all(state.dict, session.identity_map)

@@ -115,3 +115,23 @@ def test_unknown_rule_ids_are_refused_when_the_form_is_loaded():
     assert "no_such_rule" in str(exc.value)
     with pytest.raises(FormDefinitionError):
         Form("acceptance", {**schema, "x-rules": "acceptance_after_review"}, FORMS)
+
+
+class _Recording(RuleContext):
+    """A RuleContext that notes every field a rule reads."""
+
+    def __getattribute__(self, name: str) -> object:
+        if not name.startswith("_"):
+            object.__getattribute__(self, "_read").add(name)
+        return object.__getattribute__(self, name)
+
+
+@pytest.mark.parametrize("rule_id", sorted(rules.RULES))
+def test_a_rule_reads_the_projects_history_only_if_it_says_so(rule_id: str) -> None:
+    # The service reads the project's earlier steps only for forms with such a rule (form_rules.check).
+    ctx = _Recording(history={"review_consolidate": {"approved_estimate": 1}})
+    object.__setattr__(ctx, "_read", set())
+    data = {"budget_amount": 2, "acceptance_date": "2027-01-01", "change_amount": 1, "new_total": 3}
+    rules.RULES[rule_id].check(data, ctx)
+    read = object.__getattribute__(ctx, "_read")
+    assert bool(read) == rules.RULES[rule_id].reads_history, read
