@@ -7,8 +7,9 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.domain.access import WORKER_ROLES, Actor
 from service.domain.errors import NotFound
@@ -49,9 +50,20 @@ def views(session: Session, rows: Iterable[Countersign]) -> list[dict[str, Any]]
     return out
 
 
+# Every task page asks, and most tasks have none: the unit as an entity of its own rather than
+# through the model's joined loading, whose result adapter is built on every execution, rows or
+# none (service.operations.completion_read does the same).
+_OF_ITEM = (select(Countersign, Unit).join(Unit, Unit.id == Countersign.unit_id)
+            .options(lazyload(Countersign.unit))
+            .where(Countersign.work_item_id == bindparam("work_item_id")).order_by(Countersign.id))
+
+
 def of_item(session: Session, work_item_id: int) -> list[Countersign]:
-    return list(session.scalars(select(Countersign).where(Countersign.work_item_id == work_item_id)
-                                .order_by(Countersign.id)))
+    out = []
+    for cs, unit in session.execute(_OF_ITEM, {"work_item_id": work_item_id}):
+        set_committed_value(cs, "unit", unit)
+        out.append(cs)
+    return out
 
 
 def open_signers(session: Session, work_item_id: int, kind: str | None = None) -> list[Countersign]:

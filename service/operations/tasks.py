@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, object_session
+from sqlalchemy.orm import Session, aliased, defer, lazyload, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.domain.access import Actor, require_task_worker
@@ -95,10 +96,17 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
     return opened
 
 
-# Built once: every task page and completion reads through it.
-_LOAD = (select(WorkItem, ProcessInstance, Project)
+# Built once: every task page reads through it. The units come as entities of their own, not
+# through the models' joined loading, which builds a result adapter per relationship on every
+# execution (service.operations.completion_read does the same).
+_ITEM_UNIT = aliased(Unit, name="item_unit")
+_PROJECT_UNIT = aliased(Unit, name="project_unit")
+_LOAD = (select(WorkItem, ProcessInstance, Project, _ITEM_UNIT, _PROJECT_UNIT)
          .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
          .join(Project, Project.id == WorkItem.project_id)
+         .join(_ITEM_UNIT, _ITEM_UNIT.id == WorkItem.unit_id)
+         .join(_PROJECT_UNIT, _PROJECT_UNIT.id == Project.unit_id)
+         .options(lazyload(WorkItem.unit), lazyload(Project.unit))
          .where(WorkItem.id == bindparam("work_item_id")))
 _LOAD_WITHOUT_STATE = _LOAD.options(defer(ProcessInstance.state))
 
@@ -109,7 +117,10 @@ def _load(session: Session, work_item_id: int, *, with_state: bool = True) -> tu
     row = session.execute(_LOAD if with_state else _LOAD_WITHOUT_STATE, {"work_item_id": work_item_id}).first()
     if row is None:
         raise NotFound("任务不存在")
-    return row[0], row[1], row[2]
+    item, project = row[0], row[2]
+    set_committed_value(item, "unit", row.item_unit)
+    set_committed_value(project, "unit", row.project_unit)
+    return item, row[1], project
 
 
 def load_for_write(session: Session, work_item_id: int) -> tuple[WorkItem, ProcessInstance, Project]:
