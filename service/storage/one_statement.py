@@ -76,8 +76,9 @@ class _Column:
     key: str
     name: str
     json: bool
-    # (has a default, its value or a zero-argument callable) when the row does not set it; None:
-    # left to the database (its sequence or server default) or NULL.
+    # When the object does not set it: (True, value or zero-argument callable) from the column's
+    # default, or NULL; (False, column) for a SQL expression default, which only a flush can
+    # evaluate; None when the database gives it (its sequence or server default).
     default: tuple[bool, Any] | None
     callable_default: bool
 
