@@ -26,11 +26,17 @@ CHANGE_TASK = "change_request"
 FILED_CHANGE_VAR = "filed_change_amount"
 
 
+# The steps the rules and the 第十三条 change amounts read (cross_field_rules: RuleContext):
+# only these are read, so the query grows with these steps, not with the project's age.
+HISTORY_TASKS = ("review_consolidate", "acceptance_review", CHANGE_TASK, "change_filing", "change_review")
+
+
 def context(session: Session, project: Project) -> RuleContext:
-    """The project's completed steps, oldest first, folded into what the rules read."""
+    """The project's completed steps the rules read, oldest first, folded into what they read."""
     rows = session.execute(
         select(WorkItem.task_name, WorkItem.data, WorkItem.completed_at)
-        .where(WorkItem.project_id == project.id, WorkItem.state == "completed")
+        .where(WorkItem.project_id == project.id, WorkItem.state == "completed",
+               WorkItem.task_name.in_(HISTORY_TASKS))
         .order_by(WorkItem.completed_at, WorkItem.id)).all()
     history: dict[str, Mapping[str, Any]] = {}
     completed_on: dict[str, dt.date] = {}

@@ -117,6 +117,22 @@ def test_unknown_rule_ids_are_refused_when_the_form_is_loaded():
         Form("acceptance", {**schema, "x-rules": "acceptance_after_review"}, FORMS)
 
 
+class _Steps(dict):  # type: ignore[type-arg]
+    """History that notes which steps a rule asks for."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.asked: set[str] = set()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
 class _Recording(RuleContext):
     """A RuleContext that notes every field a rule reads."""
 
@@ -129,9 +145,15 @@ class _Recording(RuleContext):
 @pytest.mark.parametrize("rule_id", sorted(rules.RULES))
 def test_a_rule_reads_the_projects_history_only_if_it_says_so(rule_id: str) -> None:
     # The service reads the project's earlier steps only for forms with such a rule (form_rules.check).
-    ctx = _Recording(history={"review_consolidate": {"approved_estimate": 1}})
+    from service.operations.form_rules import HISTORY_TASKS
+
+    steps = _Steps({"review_consolidate": {"approved_estimate": 1}})
+    dates = _Steps({"acceptance_review": dt.date(2027, 1, 2)})
+    ctx = _Recording(history=steps, completed_on=dates)
     object.__setattr__(ctx, "_read", set())
     data = {"budget_amount": 2, "acceptance_date": "2027-01-01", "change_amount": 1, "new_total": 3}
     rules.RULES[rule_id].check(data, ctx)
     read = object.__getattribute__(ctx, "_read")
     assert bool(read) == rules.RULES[rule_id].reads_history, read
+    # ... and only the steps form_rules.context reads for them.
+    assert steps.asked | dates.asked <= set(HISTORY_TASKS), steps.asked | dates.asked
