@@ -21,14 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, select
-from sqlalchemy.orm import Session, aliased, lazyload
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.domain.errors import NotFound
 from service.operations import drafts
 from service.storage import row_ids
 from service.storage.models import Countersign, ProcessInstance, Project, TaskDraft, Unit, WorkItem
+from service.storage.row_loader import Row, RowLoader
 
 # Ids taken with the read: most steps open one task; a fan-out (4 reviews, N 参建单位) asks for more.
 _PREALLOCATE = 1
@@ -49,21 +50,15 @@ class CompletionRead:
 _OTHER = aliased(WorkItem, name="open_items")
 _SEEN = aliased(Project, name="seen")
 _NEWEST = aliased(WorkItem, name="newest")
-# The units as entities of their own rather than through the models' joined eager loading: each
-# joined relationship builds its result adapter on every execution, which cost a fifth of this
-# read. `load` hands each row's units to its entities (as a joined load would have).
+# The units as entities of their own rather than through the models' joined eager loading:
+# `load` hands each row's units to its entities (as a joined load would have).
 _ITEM_UNIT = aliased(Unit, name="item_unit")
 _PROJECT_UNIT = aliased(Unit, name="project_unit")
 _OTHER_UNIT = aliased(Unit, name="open_item_unit")
 _OPEN = literal_column("'open'")
-# Built once per dialect: constructing the aliased statement costs more than running it on SQLite.
-_STATEMENTS: dict[bool, Any] = {}
 
 
-def _statement(postgresql: bool) -> Any:
-    q = _STATEMENTS.get(postgresql)
-    if q is not None:
-        return q
+def _loader(postgresql: bool) -> RowLoader:
     countersigns = exists().where(Countersign.work_item_id == WorkItem.id, Countersign.state == "open")
     # SQLite only (see drafts.none_exist); on PostgreSQL the drafts DELETE rides in the one write.
     has_drafts = literal_column("1") if postgresql else exists().where(TaskDraft.work_item_id == WorkItem.id)
@@ -74,31 +69,41 @@ def _statement(postgresql: bool) -> Any:
     else:
         ids = select(func.coalesce(func.max(_NEWEST.id), 0)).scalar_subquery()
         seen_seq = Project.audit_seq
-    q = (select(WorkItem, ProcessInstance, Project, _OTHER, seen_seq.label("seen_seq"),
-                countersigns.label("has_countersigns"), ids.label("ids"), has_drafts.label("has_drafts"),
-                _ITEM_UNIT, _PROJECT_UNIT, _OTHER_UNIT)
-         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-         .join(Project, Project.id == WorkItem.project_id)
-         .join(_ITEM_UNIT, _ITEM_UNIT.id == WorkItem.unit_id)
-         .join(_PROJECT_UNIT, _PROJECT_UNIT.id == Project.unit_id)
-         # The project (one instance per project) and a literal 'open' let the planners use
-         # ix_work_items_project_state (project_id, state); on instance_id and state alone SQLite
-         # walked every open row of every project (ix_work_items_state_completed).
-         .outerjoin(_OTHER, and_(_OTHER.project_id == WorkItem.project_id,
-                                 _OTHER.instance_id == WorkItem.instance_id, _OTHER.state == _OPEN))
-         .outerjoin(_OTHER_UNIT, _OTHER_UNIT.id == _OTHER.unit_id)
-         .options(lazyload(WorkItem.unit), lazyload(Project.unit), lazyload(_OTHER.unit))
-         .where(WorkItem.id == bindparam("work_item_id"))
-         .order_by(_OTHER.id)
-         .execution_options(populate_existing=True))
-    if postgresql:
-        q = q.with_for_update(of=Project)
-    _STATEMENTS[postgresql] = q
-    return q
+
+    def finish(q: Select[Any]) -> Select[Any]:
+        q = (q.select_from(WorkItem)
+             .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+             .join(Project, Project.id == WorkItem.project_id)
+             .join(_ITEM_UNIT, _ITEM_UNIT.id == WorkItem.unit_id)
+             .join(_PROJECT_UNIT, _PROJECT_UNIT.id == Project.unit_id)
+             # The project (one instance per project) and a literal 'open' let the planners use
+             # ix_work_items_project_state (project_id, state); on instance_id and state alone SQLite
+             # walked every open row of every project (ix_work_items_state_completed).
+             .outerjoin(_OTHER, and_(_OTHER.project_id == WorkItem.project_id,
+                                     _OTHER.instance_id == WorkItem.instance_id, _OTHER.state == _OPEN))
+             .outerjoin(_OTHER_UNIT, _OTHER_UNIT.id == _OTHER.unit_id)
+             .where(WorkItem.id == bindparam("work_item_id"))
+             .order_by(_OTHER.id))
+        return q.with_for_update(of=Project) if postgresql else q
+
+    # The entities come through RowLoader, not the ORM's loading, which builds row processors
+    # for all seven entities on every execution (docs/performance.md, seventh pass).
+    return RowLoader(
+        {"item": WorkItem, "instance": ProcessInstance, "project": Project, "open_item": _OTHER,
+         "item_unit": _ITEM_UNIT, "project_unit": _PROJECT_UNIT, "open_item_unit": _OTHER_UNIT},
+        {"seen_seq": seen_seq, "has_countersigns": countersigns, "ids": ids, "has_drafts": has_drafts},
+        finish)
 
 
-def _query(session: Session, work_item_id: int, postgresql: bool) -> Any:
-    return session.execute(_statement(postgresql), {"work_item_id": work_item_id}).all()
+# Built once per dialect: constructing the aliased statement costs more than running it on SQLite.
+_LOADERS: dict[bool, RowLoader] = {}
+
+
+def _query(session: Session, work_item_id: int, postgresql: bool) -> list[Row]:
+    loader = _LOADERS.get(postgresql)
+    if loader is None:
+        loader = _LOADERS[postgresql] = _loader(postgresql)
+    return loader.rows(session, {"work_item_id": work_item_id})
 
 
 def load(session: Session, work_item_id: int) -> CompletionRead:
@@ -106,20 +111,20 @@ def load(session: Session, work_item_id: int) -> CompletionRead:
     postgresql = session.get_bind().dialect.name == "postgresql"
     rows = _query(session, work_item_id, postgresql)
     reread = False
-    if rows and rows[0].seen_seq != rows[0][2].audit_seq:
+    if rows and rows[0].seen_seq != rows[0].project.audit_seq:
         rows = _query(session, work_item_id, postgresql)  # waited for a writer: read again, lock held
         reread = True
     if not rows:
         raise NotFound("任务不存在")
     first = rows[0]
-    item, instance, project = first[0], first[1], first[2]
+    item, instance, project = first.item, first.instance, first.project
     set_committed_value(item, "unit", first.item_unit)
     set_committed_value(project, "unit", first.project_unit)
     open_items = []
     for r in rows:
-        if r.open_items is not None:
-            set_committed_value(r.open_items, "unit", r.open_item_unit)
-            open_items.append(r.open_items)
+        if r.open_item is not None:
+            set_committed_value(r.open_item, "unit", r.open_item_unit)
+            open_items.append(r.open_item)
     if postgresql:
         reserved = list(rows[0].ids)
     else:

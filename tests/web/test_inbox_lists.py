@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.operations import reminders
 from service.scenario import Driver
-from service.storage.models import Notification, Unit
+from service.storage.models import Notification, Project, Unit
 from tests.operations.test_reminders import CFG, bj, set_due
 from tests.web.conftest import no_js_errors, shot
 from tests.web.test_department import fill_plan
@@ -122,4 +122,53 @@ def test_register_search_and_pages(sessions, web_ctx):
     expect(edu.locator(".pager-info")).to_have_text("第 1 / 1 页，共 1 条")
     edu.set_viewport_size({"width": 390, "height": 800})
     assert edu.evaluate("document.documentElement.scrollWidth") <= 390
+    no_js_errors(edu)
+
+
+def test_tabs_search_and_filters_work_before_the_choices_arrive(sessions, web_ctx):
+    """The inbox and the register are usable from the first paint: a slow /api/projects/choices
+    (held here until the end) must neither leave the tabs and the search box dead nor, when it
+    arrives, undo what the user picked meanwhile."""
+    driver = Driver(web_ctx)
+    first = driver.declare("市教育局", project_name="智慧校园一期")
+    second = driver.declare("市教育局", project_name="教育资源平台")
+    driver.run(first.project_id, until="write_plan")
+    driver.run(second.project_id, until="write_plan")
+    driver.run(first.project_id, until="review_bigdata")
+    with web_ctx.db.session() as session:
+        stages = {p.id: p.stage for p in session.scalars(select(Project))}
+    assert stages[first.project_id] != stages[second.project_id]
+
+    edu = sessions.as_("edu")
+    held = []
+    edu.route("**/api/projects/choices", lambda route: held.append(route))
+    edu.goto("/inbox")
+    rows = edu.locator("#inbox tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(second.code)
+    edu.locator("#inbox-tabs [data-view=done]").click()
+    expect(edu.locator("#inbox thead")).to_contain_text("办结时间")
+    expect(rows).to_have_text("暂无已办任务")  # the driver's worker, not edu, did the steps
+    edu.locator("#inbox-tabs [data-view=mine]").click()
+    expect(rows).to_have_count(2)
+    edu.fill("#f-q", "智慧校园")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(first.code)
+    assert held, "the choices request was made (and is still held)"
+
+    edu.goto(f"/projects?stage={stages[second.project_id]}")
+    register = edu.locator("#projects tbody tr")
+    expect(register).to_have_count(1)
+    expect(register).to_contain_text(second.code)
+    # The address's stage shows selected before the register's stages arrive.
+    assert edu.locator("#f-stage").input_value() == stages[second.project_id]
+    edu.select_option("#f-stage", "")
+    expect(register).to_have_count(2)
+    assert len(held) == 2, "the register asked for its choices too (held as well)"
+    for route in held:
+        route.continue_()
+    expect(edu.locator("#f-stage option")).not_to_have_count(1)
+    # The answer added the register's stages but kept the user's "all stages".
+    assert edu.locator("#f-stage").input_value() == ""
+    expect(register).to_have_count(2)
     no_js_errors(edu)

@@ -123,7 +123,10 @@ function render(rows) {
   batch.show(rows.some((r) => batchable(r, me)));
 }
 
-function fill(select, values, allLabel, wanted) {
+function fill(select, values, allLabel, first) {
+  // The address gives the first value; after that the select's own (the user may have changed it).
+  const wanted = select.dataset.filled ? select.value : first;
+  select.dataset.filled = "1";
   const all = new Set(values);
   if (wanted) all.add(wanted);
   select.replaceChildren(h("option", { value: "" }, allLabel),
@@ -168,6 +171,7 @@ async function load() {
     pages.update(result);
     if (view === "todo") render(result.items); else renderOther(result.items);
   } catch (e) {
+    if (mine !== seq) return;
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" }, describe(e))));
     if (e.status !== 403) fail(e);
   }
@@ -180,18 +184,21 @@ function showCcUnread(n) {
   ccUnread.textContent = n ? String(n) : "";
 }
 
-async function init() {
-  try {
-    // The choices come from the register, not from the rows shown (a filter never hides its alternatives).
-    const choices = await api.get("/api/projects/choices");
-    fill(stageSelect, choices.stages, "全部阶段", wantedStage);
-    fill(unitSelect, choices.all_units, "全部单位", wantedUnit);
-  } catch { fill(stageSelect, [], "全部阶段", wantedStage); fill(unitSelect, [], "全部单位", wantedUnit); }
+function init() {
+  // The tabs, filters and search work from the first paint: the choices only add options, and
+  // a slow answer must not leave the page dead nor undo what was picked meanwhile.
+  fill(stageSelect, [], "全部阶段", wantedStage);
+  fill(unitSelect, [], "全部单位", wantedUnit);
   showTab();
   tabs.forEach((t) => t.addEventListener("click", () => { view = t.dataset.view; showTab(); reload(); }));
   [stageSelect, sortSelect, mineBox, unitSelect, dueSelect].forEach((el) => el.addEventListener("change", reload));
   onSearch(searchBox, reload);
   load();
+  // The choices come from the register, not from the rows shown (a filter never hides its alternatives).
+  api.get("/api/projects/choices").then((choices) => {
+    fill(stageSelect, choices.stages, "全部阶段", wantedStage);
+    fill(unitSelect, choices.all_units, "全部单位", wantedUnit);
+  }).catch(() => null);
   if (view !== "cc") api.get("/api/cc?per_page=1").then((r) => showCcUnread(r.unread)).catch(() => null);
 }
 

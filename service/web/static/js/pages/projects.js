@@ -19,7 +19,9 @@ const pages = pager((n) => { page = n; load(); });
 document.getElementById("projects-pager").append(pages.el);
 
 function fillChoices(select, values, allLabel, fmt = (v) => v) {
-  const current = select.value || params.get(select.name) || "";
+  // The address gives the first value; after that the select's own (the user may have changed it).
+  const current = select.dataset.filled ? select.value : params.get(select.name) || "";
+  select.dataset.filled = "1";
   const all = new Set(values.map(String));
   if (current) all.add(current);
   select.replaceChildren(h("option", { value: "" }, allLabel),
@@ -60,32 +62,34 @@ function render(rows) {
     h("td", {}, fmtTime(p.declared_at)))));
 }
 
+let seq = 0;
 async function load() {
   const q = query();
   if (page > 1) q.set("page", String(page));
+  const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
   history.replaceState(null, "", `${location.pathname}${q.toString() ? "?" + q : ""}`);
   const ex = exportQuery();
   csv.href = `/api/projects/export.csv${ex.toString() ? "?" + ex : ""}`;
   xlsx.href = `/api/projects/export.xlsx${ex.toString() ? "?" + ex : ""}`;
   try {
     const result = await api.get(`/api/projects/search?${q}&per_page=20`);
+    if (mine !== seq) return;
     if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
     total = result.total;
     pages.update(result);
     render(result.items);
   } catch (e) {
+    if (mine !== seq) return;
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, describe(e))));
   }
 }
 
-async function init() {
-  // The choices come from the whole register, so a filter never hides its own alternatives.
-  try {
-    const choices = await api.get("/api/projects/choices");
-    fillChoices(selects.year, choices.years, "全部年度", (v) => `${v} 年`);
-    fillChoices(selects.unit, choices.units, "全部单位");
-    fillChoices(selects.stage, choices.stages, "全部阶段");
-  } catch { /* the table shows the error */ }
+function init() {
+  // The filters work from the first paint: the choices below only add options, and a slow
+  // answer must not leave the search box and the selects dead (nor undo what was picked meanwhile).
+  fillChoices(selects.year, [], "全部年度", (v) => `${v} 年`);
+  fillChoices(selects.unit, [], "全部单位");
+  fillChoices(selects.stage, [], "全部阶段");
   if (params.get("status")) selects.status.value = params.get("status");
   const reload = () => { page = 1; load(); };
   Object.values(selects).forEach((s) => s.addEventListener("change", reload));
@@ -96,6 +100,12 @@ async function init() {
     reload();
   });
   load();
+  // The choices come from the whole register, so a filter never hides its own alternatives.
+  api.get("/api/projects/choices").then((choices) => {
+    fillChoices(selects.year, choices.years, "全部年度", (v) => `${v} 年`);
+    fillChoices(selects.unit, choices.units, "全部单位");
+    fillChoices(selects.stage, choices.stages, "全部阶段");
+  }).catch(() => null);  // the table shows the error
 }
 
 init();
