@@ -55,37 +55,30 @@ class RowLoader:
 
     def __init__(self, entities: Mapping[str, Any], extras: Mapping[str, Any],
                  finish: Callable[[Select[Any]], Select[Any]]) -> None:
-        self._entities = dict(entities)
-        self._extras = dict(extras)
-        self._finish = finish
         self._slices: list[_Slice] = []
         columns: list[Any] = []
-        for name, entity in self._entities.items():
-            info = inspect(entity)
-            mapper = info.mapper
+        for name, entity in entities.items():
+            mapper = inspect(entity).mapper
             if mapper.class_manager.dispatch.load:
                 raise TypeError(f"{mapper.class_.__name__} has load listeners: load it through the ORM")
-            keys = tuple(p.key for p in mapper.column_attrs)
-            pk_key = mapper.get_property_by_column(mapper.primary_key[0]).key
             if len(mapper.primary_key) != 1:
                 raise TypeError(f"{mapper.class_.__name__}: one primary key column expected")
-            self._slices.append(_Slice(name, mapper, len(columns), keys, keys.index(pk_key)))
+            keys = tuple(p.key for p in mapper.column_attrs)
+            pk = keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
+            self._slices.append(_Slice(name, mapper, len(columns), keys, pk))
             columns += [getattr(entity, k).label(f"{name}__{k}") for k in keys]
+        self._extras = tuple(extras)
         self._extra_at = len(columns)
-        columns += [expr.label(label) for label, expr in self._extras.items()]
-        self._columns = columns
-        self._statement: Select[Any] | None = None
-
-    def statement(self) -> Select[Any]:
-        return self._finish(select(*self._columns))
+        columns += [expr.label(label) for label, expr in extras.items()]
+        # Run as Core: found in the compiled cache with its result metadata, the values converted
+        # by their types' result processors.
+        self.statement = finish(select(*columns))
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[Row]:
-        # Core rows (the statement is found in the compiled cache and its result metadata with
-        # it, the values converted by their types' result processors); the entities from them.
-        if self._statement is None:
-            self._statement = self.statement()
-        raw = session.connection().execute(self._statement, params).fetchall()
-        made: dict[tuple[str, Any], Any] = {}  # (entity name, primary key) → object, per call
+        raw = session.connection().execute(self.statement, params).fetchall()
+        # One object per identity and call, whichever alias or row brings it (the completed work
+        # item is also one of the open items).
+        made: dict[Any, Any] = {}
         out: list[Row] = []
         for r in raw:
             entities: dict[str, Any] = {}
@@ -94,18 +87,18 @@ class RowLoader:
                 if pk is None:
                     entities[s.name] = None
                     continue
-                obj = made.get((s.name, pk))
+                key = s.mapper.identity_key_from_primary_key((pk,))
+                obj = made.get(key)
                 if obj is None:
                     values = dict(zip(s.keys, r[s.start:s.start + len(s.keys)], strict=True))
-                    obj = made[(s.name, pk)] = _persistent(session, s.mapper, pk, values)
+                    obj = made[key] = _persistent(session, s.mapper, key, values)
                 entities[s.name] = obj
             out.append(Row(entities, dict(zip(self._extras, r[self._extra_at:], strict=True))))
         return out
 
 
-def _persistent(session: Session, mapper: Mapper[Any], pk: Any, values: dict[str, Any]) -> Any:
-    """The object of `mapper` with primary key `pk` in `session`, holding `values` as loaded."""
-    key = mapper.identity_key_from_primary_key((pk,))
+def _persistent(session: Session, mapper: Mapper[Any], key: Any, values: dict[str, Any]) -> Any:
+    """The object with identity `key` in `session`, holding `values` as loaded."""
     identity_map = session.identity_map
     obj = identity_map.get(key)
     if obj is not None:

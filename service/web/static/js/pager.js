@@ -56,3 +56,23 @@ export function morePager(onMore) {
     },
   };
 }
+
+// A list's loads, numbered: `const current = loads.next(); … await …; if (!current()) return;`, so
+// a slow answer to an older query never overwrites a newer one.
+export function newestOnly() {
+  let n = 0;
+  return { next() { const mine = ++n; return () => mine === n; } };
+}
+
+// A filter menu of a list, filled once at once (the list loads before its choices arrive) and
+// again when they come: the address gives the first value, after that the select's own, which the
+// user may have changed meanwhile. `sorted` sorts the options (the register's years and units).
+export function fillChoices(select, values, { all, first = "", fmt = (v) => v, sorted = false }) {
+  const wanted = select.dataset.filled ? select.value : first;
+  select.dataset.filled = "1";
+  const options = new Set(values.map(String));
+  if (wanted) options.add(wanted);
+  const shown = sorted ? [...options].sort() : [...options];
+  select.replaceChildren(h("option", { value: "" }, all),
+    ...shown.map((v) => h("option", { value: v, selected: v === wanted }, fmt(v))));
+}

@@ -1,7 +1,7 @@
 // 我的待办: the open tasks of the user's unit, with deadlines in working days and 黄牌/红牌; the
 // 已办 and 我发起的 tabs (../worklists.js); search, filters and pages from /api/tasks/search.
 import { api, describe, fail, fmtDate, h, toast, WARNING_LABELS } from "../api.js";
-import { onSearch, pager } from "../pager.js";
+import { fillChoices, newestOnly, onSearch, pager } from "../pager.js";
 import { doneRow, HEADS, mineRow } from "../worklists.js";
 import { CC_HEAD, ccRow } from "../carbon-copy.js";
 import { currentUser, takeFlash } from "./dept-common.js";
@@ -123,16 +123,6 @@ function render(rows) {
   batch.show(rows.some((r) => batchable(r, me)));
 }
 
-function fill(select, values, allLabel, first) {
-  // The address gives the first value; after that the select's own (the user may have changed it).
-  const wanted = select.dataset.filled ? select.value : first;
-  select.dataset.filled = "1";
-  const all = new Set(values);
-  if (wanted) all.add(wanted);
-  select.replaceChildren(h("option", { value: "" }, allLabel),
-    ...[...all].map((v) => h("option", { value: v, selected: v === wanted }, v)));
-}
-
 function showTab() {
   tabs.forEach((t) => t.setAttribute("aria-selected", String(t.dataset.view === view)));
   document.querySelectorAll("#inbox-filters .todo-only").forEach((el) => { el.hidden = view !== "todo"; });
@@ -157,21 +147,21 @@ function query() {
   return q;
 }
 
-let seq = 0;
+const loads = newestOnly();
 async function load() {
   const q = query();
-  const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
+  const current = loads.next();
   history.replaceState(null, "", `${location.pathname}?${q}`);
   try {
     const result = await api.get(view === "cc" ? `/api/cc?${q}` : `/api/tasks/search?${q}`);
-    if (mine !== seq) return;
+    if (!current()) return;
     if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
     count.textContent = result.total ? `共 ${result.total} 项` : "";
     if (view === "cc") showCcUnread(result.unread);
     pages.update(result);
     if (view === "todo") render(result.items); else renderOther(result.items);
   } catch (e) {
-    if (mine !== seq) return;
+    if (!current()) return;
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 9, class: "empty" }, describe(e))));
     if (e.status !== 403) fail(e);
   }
@@ -187,8 +177,8 @@ function showCcUnread(n) {
 function init() {
   // The tabs, filters and search work from the first paint: the choices only add options, and
   // a slow answer must not leave the page dead nor undo what was picked meanwhile.
-  fill(stageSelect, [], "全部阶段", wantedStage);
-  fill(unitSelect, [], "全部单位", wantedUnit);
+  fillChoices(stageSelect, [], { all: "全部阶段", first: wantedStage });
+  fillChoices(unitSelect, [], { all: "全部单位", first: wantedUnit });
   showTab();
   tabs.forEach((t) => t.addEventListener("click", () => { view = t.dataset.view; showTab(); reload(); }));
   [stageSelect, sortSelect, mineBox, unitSelect, dueSelect].forEach((el) => el.addEventListener("change", reload));
@@ -196,8 +186,8 @@ function init() {
   load();
   // The choices come from the register, not from the rows shown (a filter never hides its alternatives).
   api.get("/api/projects/choices").then((choices) => {
-    fill(stageSelect, choices.stages, "全部阶段", wantedStage);
-    fill(unitSelect, choices.all_units, "全部单位", wantedUnit);
+    fillChoices(stageSelect, choices.stages, { all: "全部阶段" });
+    fillChoices(unitSelect, choices.all_units, { all: "全部单位" });
   }).catch(() => null);
   if (view !== "cc") api.get("/api/cc?per_page=1").then((r) => showCcUnread(r.unread)).catch(() => null);
 }

@@ -1,6 +1,6 @@
 // 消息: the unit's in-app reminders and escalations; marking them read.
 import { api, describe, fail, fmtTime, h } from "../api.js";
-import { onSearch, pager } from "../pager.js";
+import { newestOnly, onSearch, pager } from "../pager.js";
 
 const list = document.getElementById("messages");
 const count = document.getElementById("msg-count");
@@ -56,18 +56,18 @@ function render() {
         : h("button", { type: "button", class: "mark-read", onclick: () => markRead([n.id]) }, "标为已读")))));
 }
 
-let seq = 0;
+const loads = newestOnly();
 async function load() {
   const q = new URLSearchParams();
   if (unread.value) q.set("unread", "true");
   if (kind.value) q.set("kind", kind.value);
   if (searchBox.value.trim()) q.set("q", searchBox.value.trim());
   q.set("page", String(page));
-  const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
+  const current = loads.next();
   try {
     const [result, counted] = await Promise.all([api.get(`/api/notifications/search?${q}&per_page=20`),
       api.get("/api/notifications/unread-count")]);
-    if (mine !== seq) return;
+    if (!current()) return;
     if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
     rows = result.items;
     total = result.total;
@@ -75,7 +75,7 @@ async function load() {
     pages.update(result);
     render();
   } catch (e) {
-    if (mine !== seq) return;
+    if (!current()) return;
     list.replaceChildren(h("p", { class: "empty" }, describe(e)));
   }
 }

@@ -1,6 +1,6 @@
 // 项目库: the register with filters; the CSV and Excel exports carry the same filters.
 import { api, describe, fmtMoney, fmtTime, h, STATUS_LABELS } from "../api.js";
-import { onSearch, pager } from "../pager.js";
+import { fillChoices, newestOnly, onSearch, pager } from "../pager.js";
 
 const tbody = document.querySelector("#projects tbody");
 const count = document.getElementById("projects-count");
@@ -18,15 +18,11 @@ let total = 0;
 const pages = pager((n) => { page = n; load(); });
 document.getElementById("projects-pager").append(pages.el);
 
-function fillChoices(select, values, allLabel, fmt = (v) => v) {
-  // The address gives the first value; after that the select's own (the user may have changed it).
-  const current = select.dataset.filled ? select.value : params.get(select.name) || "";
-  select.dataset.filled = "1";
-  const all = new Set(values.map(String));
-  if (current) all.add(current);
-  select.replaceChildren(h("option", { value: "" }, allLabel),
-    ...[...all].sort().map((v) => h("option", { value: v, selected: v === current }, fmt(v))));
-}
+const MENUS = {
+  year: { all: "全部年度", fmt: (v) => `${v} 年`, sorted: true, first: params.get("year") || "" },
+  unit: { all: "全部单位", sorted: true, first: params.get("unit") || "" },
+  stage: { all: "全部阶段", sorted: true, first: params.get("stage") || "" },
+};
 
 function query() {
   const q = new URLSearchParams();
@@ -62,24 +58,24 @@ function render(rows) {
     h("td", {}, fmtTime(p.declared_at)))));
 }
 
-let seq = 0;
+const loads = newestOnly();
 async function load() {
   const q = query();
   if (page > 1) q.set("page", String(page));
-  const mine = ++seq;  // a slow answer to an older query must not overwrite a newer one
+  const current = loads.next();
   history.replaceState(null, "", `${location.pathname}${q.toString() ? "?" + q : ""}`);
   const ex = exportQuery();
   csv.href = `/api/projects/export.csv${ex.toString() ? "?" + ex : ""}`;
   xlsx.href = `/api/projects/export.xlsx${ex.toString() ? "?" + ex : ""}`;
   try {
     const result = await api.get(`/api/projects/search?${q}&per_page=20`);
-    if (mine !== seq) return;
+    if (!current()) return;
     if (result.page > 1 && !result.items.length && result.total) { page = 1; load(); return; }
     total = result.total;
     pages.update(result);
     render(result.items);
   } catch (e) {
-    if (mine !== seq) return;
+    if (!current()) return;
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, describe(e))));
   }
 }
@@ -87,9 +83,7 @@ async function load() {
 function init() {
   // The filters work from the first paint: the choices below only add options, and a slow
   // answer must not leave the search box and the selects dead (nor undo what was picked meanwhile).
-  fillChoices(selects.year, [], "全部年度", (v) => `${v} 年`);
-  fillChoices(selects.unit, [], "全部单位");
-  fillChoices(selects.stage, [], "全部阶段");
+  for (const [name, menu] of Object.entries(MENUS)) fillChoices(selects[name], [], menu);
   if (params.get("status")) selects.status.value = params.get("status");
   const reload = () => { page = 1; load(); };
   Object.values(selects).forEach((s) => s.addEventListener("change", reload));
@@ -102,9 +96,9 @@ function init() {
   load();
   // The choices come from the whole register, so a filter never hides its own alternatives.
   api.get("/api/projects/choices").then((choices) => {
-    fillChoices(selects.year, choices.years, "全部年度", (v) => `${v} 年`);
-    fillChoices(selects.unit, choices.units, "全部单位");
-    fillChoices(selects.stage, choices.stages, "全部阶段");
+    fillChoices(selects.year, choices.years, MENUS.year);
+    fillChoices(selects.unit, choices.units, MENUS.unit);
+    fillChoices(selects.stage, choices.stages, MENUS.stage);
   }).catch(() => null);  // the table shows the error
 }
 
