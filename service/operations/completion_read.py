@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.domain.errors import NotFound
 from service.operations import drafts
 from service.storage import row_ids
+from service.storage.aliases import shared_alias
 from service.storage.models import Countersign, ProcessInstance, Project, TaskDraft, Unit, WorkItem
 from service.storage.row_loader import Row, RowLoader
 
@@ -47,14 +48,15 @@ class CompletionRead:
     new_ids: Callable[[int], list[int]] | None = None
 
 
-_OTHER = aliased(WorkItem, name="open_items")
-_SEEN = aliased(Project, name="seen")
-_NEWEST = aliased(WorkItem, name="newest")
+# Shared by every request thread: made complete before any of them uses one (service.storage.aliases).
+_OTHER = shared_alias(WorkItem, "open_items")
+_SEEN = shared_alias(Project, "seen")
+_NEWEST = shared_alias(WorkItem, "newest")
 # The units as entities of their own rather than through the models' joined eager loading:
 # `load` hands each row's units to its entities (as a joined load would have).
-_ITEM_UNIT = aliased(Unit, name="item_unit")
-_PROJECT_UNIT = aliased(Unit, name="project_unit")
-_OTHER_UNIT = aliased(Unit, name="open_item_unit")
+_ITEM_UNIT = shared_alias(Unit, "item_unit")
+_PROJECT_UNIT = shared_alias(Unit, "project_unit")
+_OTHER_UNIT = shared_alias(Unit, "open_item_unit")
 _OPEN = literal_column("'open'")
 
 
@@ -95,15 +97,14 @@ def _loader(postgresql: bool) -> RowLoader:
         finish)
 
 
-# Built once per dialect: constructing the aliased statement costs more than running it on SQLite.
-_LOADERS: dict[bool, RowLoader] = {}
+# Built once per dialect, at import (one thread, before anything is served): constructing the
+# aliased statement costs more than running it on SQLite, and when the first requests of a process
+# built it, several threads at once could build it wrong (service.storage.aliases).
+_LOADERS: dict[bool, RowLoader] = {postgresql: _loader(postgresql) for postgresql in (False, True)}
 
 
 def _query(session: Session, work_item_id: int, postgresql: bool) -> list[Row]:
-    loader = _LOADERS.get(postgresql)
-    if loader is None:
-        loader = _LOADERS[postgresql] = _loader(postgresql)
-    return loader.rows(session, {"work_item_id": work_item_id})
+    return _LOADERS[postgresql].rows(session, {"work_item_id": work_item_id})
 
 
 def load(session: Session, work_item_id: int) -> CompletionRead:

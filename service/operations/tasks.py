@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, defer, lazyload, object_session
+from sqlalchemy.orm import Session, defer, lazyload, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,8 +23,10 @@ from service.observability import metrics
 from service.operations import audit, completion_read, drafts, form_rules, people, progress, substitutes
 from service.operations.context import Govflow
 from service.storage import locks, one_statement
+from service.storage.aliases import shared_alias
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
 
+log = logging.getLogger("govflow.tasks")
 _CONCURRENT = "该任务已被他人同时办理，请刷新后重试"
 
 
@@ -99,8 +102,8 @@ def complete_loaded(ctx: Govflow, session: Session, project: Project, instance: 
 # Built once: every task page reads through it. The units come as entities of their own, not
 # through the models' joined loading, which builds a result adapter per relationship on every
 # execution (service.operations.completion_read does the same).
-_ITEM_UNIT = aliased(Unit, name="item_unit")
-_PROJECT_UNIT = aliased(Unit, name="project_unit")
+_ITEM_UNIT = shared_alias(Unit, "item_unit")
+_PROJECT_UNIT = shared_alias(Unit, "project_unit")
 _LOAD = (select(WorkItem, ProcessInstance, Project, _ITEM_UNIT, _PROJECT_UNIT)
          .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
          .join(Project, Project.id == WorkItem.project_id)
@@ -207,9 +210,20 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
             result = Completion(item.id, project.id, [w.id for w in opened], project.stage, project.status,
                                 project.outcome, next=following)
     except (StaleDataError, IntegrityError) as exc:
+        # Writers of one project queue on its lock, so this is either a real race lost (a task
+        # moved outside the lock) or a fault of the read; the log says which row or constraint.
+        log.warning("completion of work item %s refused as concurrent: %s", work_item_id, _refusal(exc))
         raise Conflict(_CONCURRENT) from exc
     ctx.workflows.put(instance.id, instance.revision, wf)
     return result
+
+
+def _refusal(exc: Exception) -> str:
+    # The constraint's name, never the driver's message: PostgreSQL's DETAIL quotes row values.
+    if isinstance(exc, IntegrityError):
+        diag = getattr(exc.orig, "diag", None)
+        return f"{type(exc.orig).__name__} constraint={getattr(diag, 'constraint_name', None)}"
+    return f"{type(exc).__name__} {exc}"  # "u1: expected to update 1 row(s), updated 0"
 
 
 def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:

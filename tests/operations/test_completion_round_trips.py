@@ -191,3 +191,41 @@ def test_the_engine_state_is_stored_with_lz4(pg_ctx, driver):  # type: ignore[no
                               {"p": pid}).one()
     assert method == "l"
     assert stored[0] == "lz4" and stored[2] < stored[1] / 2  # still compressed well
+
+
+def test_a_completion_that_loses_a_race_outside_the_lock_says_so_and_writes_nothing(pg_ctx, driver, caplog):
+    """A work item whose version moves between the read and the write (something changed it without
+    the project lock) fails the completion with the 409 and a log line naming the refused row;
+    the engine state, the task and the audit chain stay as they were."""
+    from service.domain.errors import Conflict
+    from service.operations import tasks
+
+    ctx = pg_ctx
+    pid = driver.declare("市教育局", budget_year=2027).project_id
+    (item,) = driver.open_items(pid)
+    with ctx.db.session() as s:
+        before = (s.get(Project, pid).audit_seq, s.get(WorkItem, item.id).row_version)
+
+    done: list[bool] = []
+
+    def moved_behind(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("WITH u") and not done:
+            done.append(True)
+            with ctx.db.engine.begin() as other:
+                other.execute(update(WorkItem).where(WorkItem.id == item.id)
+                              .values(row_version=WorkItem.row_version + 1))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", moved_behind)
+    try:
+        with caplog.at_level("WARNING", logger="govflow.tasks"), pytest.raises(Conflict, match="同时办理"):
+            tasks.complete(ctx, item.id, driver.answer(item.form), worker(item.unit.name))
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", moved_behind)
+    assert done
+    assert any(f"work item {item.id} refused as concurrent: StaleDataError u" in r.getMessage()
+               for r in caplog.records), caplog.text
+    with ctx.db.session() as s:
+        assert s.get(Project, pid).audit_seq == before[0]
+        row = s.get(WorkItem, item.id)
+        assert (row.state, row.row_version) == ("open", before[1] + 1)
+        assert audit.verify(s, pid) is None
