@@ -27,6 +27,13 @@ DEADLINE_TICK_SECONDS = Histogram(
 TIMER_LATENESS_SECONDS = Histogram(
     "govflow_timer_lateness_seconds", "How long after its due time a BPMN timer fired.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0))
+# Writers of one project queue on its lock, so this stays at zero unless something changed a
+# project's rows without the lock, or the read went stale (docs/concurrency.md): worth an alert.
+COMPLETION_CONFLICTS = Counter(
+    "govflow_completion_conflicts_total",
+    "Completions refused with 409 because the database refused their write, by cause.", ["cause"])
+for _cause in ("stale_row", "constraint"):  # exported as 0 from the start: an alert needs a series
+    COMPLETION_CONFLICTS.labels(cause=_cause)
 SANDBOX_STOPS = Counter(
     "govflow_sandbox_stops_total", "Sandboxed evaluations stopped by the evaluator pool (child killed), by reason.",
     ["reason"])

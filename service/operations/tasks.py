@@ -213,6 +213,8 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
         # Writers of one project queue on its lock, so this is either a real race lost (a task
         # moved outside the lock) or a fault of the read; the log says which row or constraint.
         log.warning("completion of work item %s refused as concurrent: %s", work_item_id, _refusal(exc))
+        cause = "constraint" if isinstance(exc, IntegrityError) else "stale_row"
+        metrics.COMPLETION_CONFLICTS.labels(cause=cause).inc()
         raise Conflict(_CONCURRENT) from exc
     ctx.workflows.put(instance.id, instance.revision, wf)
     return result

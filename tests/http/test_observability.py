@@ -73,6 +73,11 @@ def test_completions_and_open_tasks_are_counted(app, ctx, driver):
     body = client.get("/metrics").get_data(as_text=True)
     total = "govflow_task_completions_total"
     assert sample(body, total, task=first.task_name) == sample(before, total, task=first.task_name) + 1
+    # A completion the database refused: none here, and the series is there to alert on.
+    for cause in ("stale_row", "constraint"):
+        assert f'govflow_completion_conflicts_total{{cause="{cause}"}}' in body
+        assert sample(body, "govflow_completion_conflicts_total", cause=cause) == \
+            sample(before, "govflow_completion_conflicts_total", cause=cause)
     opened = driver.open_items(pid)[0]
     green = sample(body, "govflow_open_tasks", stage=opened.stage, grade="green")
     assert green >= 1

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, select, text, update
 
 from service.operations import audit, completion_read
@@ -205,6 +206,7 @@ def test_a_completion_that_loses_a_race_outside_the_lock_says_so_and_writes_noth
     (item,) = driver.open_items(pid)
     with ctx.db.session() as s:
         before = (s.get(Project, pid).audit_seq, s.get(WorkItem, item.id).row_version)
+    conflicts = REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": "stale_row"}) or 0.0
 
     done: list[bool] = []
 
@@ -224,6 +226,7 @@ def test_a_completion_that_loses_a_race_outside_the_lock_says_so_and_writes_noth
     assert done
     assert any(f"work item {item.id} refused as concurrent: StaleDataError u" in r.getMessage()
                for r in caplog.records), caplog.text
+    assert REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": "stale_row"}) == conflicts + 1
     with ctx.db.session() as s:
         assert s.get(Project, pid).audit_seq == before[0]
         row = s.get(WorkItem, item.id)
