@@ -24,6 +24,7 @@ from service.domain.errors import (
 from service.http.json_input import MalformedJson
 from service.operations.attachments import TooLarge
 from service.operations.identity import Unauthenticated
+from service.storage.db import describe_error
 
 log = logging.getLogger("govflow.http")
 
@@ -67,17 +68,6 @@ def is_transient(exc: DBAPIError) -> bool:
     return any(s in text for s in ("connection", "server closed", "database is locked", "terminat"))
 
 
-def _what(exc: Exception) -> str:
-    """A database error for the log without its text: PostgreSQL's DETAIL quotes the row's values
-    ("Key (phone)=(…) already exists"). The constraint's name says enough to find the cause."""
-    orig = getattr(exc, "orig", None) or exc
-    diag = getattr(orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
-    parts = [type(orig).__name__, getattr(orig, "sqlstate", None) or "",
-             f"constraint={constraint}" if constraint else ""]
-    return " ".join(p for p in parts if p)
-
-
 def status_of(exc: GovflowError) -> int:
     for cls, status in STATUS:
         if isinstance(exc, cls):
@@ -114,14 +104,14 @@ def register(app: Flask) -> None:
     def _data(exc: DataError) -> tuple[Response, int]:
         # A value the database cannot hold (out of range, bad encoding): the client's input.
         # The class and SQLSTATE only: the driver's message can quote the value (users' data).
-        log.info("rejected input the database cannot store: %s", _what(exc))
+        log.info("rejected input the database cannot store: %s", describe_error(exc))
         return jsonify(error_body("bad_request", "请求中的数值或文本超出允许范围")), 400
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError) -> tuple[Response, int]:
         # Writers of one project are serialised (service.storage.locks), so a constraint that still
         # fires means another request created the same thing first: the caller's action lost.
-        log.warning("constraint refused a write: %s", _what(exc))
+        log.warning("constraint refused a write: %s", describe_error(exc))
         return jsonify(error_body("conflict", "该记录已被他人同时修改，请刷新后重试")), 409
 
     @app.errorhandler(DBAPIError)
@@ -137,7 +127,7 @@ def register(app: Flask) -> None:
     def unavailable(exc: Exception) -> Response:
         # The database is down, restarting, or every connection is busy: nothing was written (the
         # transaction rolled back); the pool replaces dead connections by itself (pre-ping).
-        log.warning("database unavailable: %s", _what(exc))
+        log.warning("database unavailable: %s", describe_error(exc))
         message = "数据库暂时不可用，请稍后重试"
         html_page = app.config.get("HTML_ERROR_PAGE")
         if html_page is not None and not request.path.startswith("/api"):

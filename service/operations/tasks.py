@@ -24,6 +24,7 @@ from service.operations import audit, completion_read, drafts, form_rules, peopl
 from service.operations.context import Govflow
 from service.storage import locks, one_statement
 from service.storage.aliases import shared_alias
+from service.storage.db import describe_error
 from service.storage.models import ProcessInstance, Project, Unit, WorkItem, utcnow
 
 log = logging.getLogger("govflow.tasks")
@@ -211,21 +212,16 @@ def complete(ctx: Govflow, work_item_id: int, form_data: Mapping[str, Any], acto
                                 project.outcome, next=following)
     except (StaleDataError, IntegrityError) as exc:
         # Writers of one project queue on its lock, so this is either a real race lost (a task
-        # moved outside the lock) or a fault of the read; the log says which row or constraint.
-        log.warning("completion of work item %s refused as concurrent: %s", work_item_id, _refusal(exc))
-        cause = "constraint" if isinstance(exc, IntegrityError) else "stale_row"
+        # moved outside the lock) or a fault of the read. The log names the constraint (never the
+        # driver's text, which quotes row values) or the stale row group ("u1: expected to update …").
+        integrity = isinstance(exc, IntegrityError)
+        log.warning("completion of work item %s refused as concurrent: %s", work_item_id,
+                    describe_error(exc) if integrity else f"{type(exc).__name__} {exc}")
+        cause = "constraint" if integrity else "stale_row"
         metrics.COMPLETION_CONFLICTS.labels(cause=cause).inc()
         raise Conflict(_CONCURRENT) from exc
     ctx.workflows.put(instance.id, instance.revision, wf)
     return result
-
-
-def _refusal(exc: Exception) -> str:
-    # The constraint's name, never the driver's message: PostgreSQL's DETAIL quotes row values.
-    if isinstance(exc, IntegrityError):
-        diag = getattr(exc.orig, "diag", None)
-        return f"{type(exc.orig).__name__} constraint={getattr(diag, 'constraint_name', None)}"
-    return f"{type(exc).__name__} {exc}"  # "u1: expected to update 1 row(s), updated 0"
 
 
 def claim(ctx: Govflow, work_item_id: int, actor: Actor) -> None:

@@ -31,10 +31,3 @@ def shared_alias(entity: type[_T], name: str) -> Any:
     selectable.corresponding_column(next(iter(inspect(entity).local_table.c)))
     return alias
 
-
-def lookup_complete(alias: Any) -> bool:
-    """Whether every column of the alias is already in its lookup index (the state shared_alias
-    leaves it in), so that no thread will fill it later."""
-    collection = inspect(alias).selectable.c
-    index = collection._proxy_index
-    return all(column in index for column in collection)

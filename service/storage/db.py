@@ -103,3 +103,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def describe_error(exc: Exception) -> str:
+    """A database error for the log without its text: PostgreSQL's DETAIL quotes the row's values
+    ("Key (phone)=(…) already exists"). The constraint's name says enough to find the cause."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+    parts = [type(orig).__name__, getattr(orig, "sqlstate", None) or "",
+             f"constraint={constraint}" if constraint else ""]
+    return " ".join(p for p in parts if p)

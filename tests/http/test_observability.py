@@ -161,8 +161,7 @@ def test_database_errors_reach_the_log_without_users_data(tmp_path):
 
     from sqlalchemy.exc import IntegrityError
 
-    from service.http.errors import _what
-    from service.storage.db import make_engine
+    from service.storage.db import describe_error, make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'pd.db'}")
     with engine.begin() as conn:
@@ -173,4 +172,4 @@ def test_database_errors_reach_the_log_without_users_data(tmp_path):
     engine.dispose()
     assert "13800138000" not in str(info.value)  # statement parameters are hidden
     wrapped = IntegrityError("INSERT …", {}, sqlite3.IntegrityError("UNIQUE constraint failed: people.phone"))
-    assert _what(wrapped) == "IntegrityError"
+    assert describe_error(wrapped) == "IntegrityError"

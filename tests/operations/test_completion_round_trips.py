@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from service.operations import audit, completion_read
 from service.scenario import worker
@@ -194,41 +194,63 @@ def test_the_engine_state_is_stored_with_lz4(pg_ctx, driver):  # type: ignore[no
     assert stored[0] == "lz4" and stored[2] < stored[1] / 2  # still compressed well
 
 
-def test_a_completion_that_loses_a_race_outside_the_lock_says_so_and_writes_nothing(pg_ctx, driver, caplog):
-    """A work item whose version moves between the read and the write (something changed it without
-    the project lock) fails the completion with the 409 and a log line naming the refused row;
-    the engine state, the task and the audit chain stay as they were."""
+def _version_moved(ctx, item_id: int, project_id: int) -> None:  # type: ignore[no-untyped-def]
+    with ctx.db.engine.begin() as other:
+        other.execute(update(WorkItem).where(WorkItem.id == item_id).values(row_version=WorkItem.row_version + 1))
+
+
+def _audit_seq_taken(ctx, item_id: int, project_id: int) -> None:  # type: ignore[no-untyped-def]
+    # The next audit seq, written without the project lock and without moving the project's
+    # counter. Done before the completion starts: once it holds the project row, this insert's
+    # foreign-key check would wait for it.
+    with ctx.db.session() as other:
+        seq = other.get(Project, project_id).audit_seq + 1
+        other.add(AuditRecord(project_id=project_id, seq=seq, actor="x", action="probe", detail={},
+                              algorithm="sha256", prev_hash="", hash="h"))
+
+
+@pytest.mark.parametrize(("interfere", "during", "cause", "logged"), [
+    (_version_moved, True, "stale_row", "StaleDataError u"),
+    (_audit_seq_taken, False, "constraint", "UniqueViolation 23505 constraint=audit_records_project_id_seq_key"),
+])
+def test_a_completion_that_loses_a_race_outside_the_lock_says_so_and_writes_nothing(
+        pg_ctx, driver, caplog, interfere, during, cause, logged):  # type: ignore[no-untyped-def]
+    """Something changes the project's rows without the project lock between the completion's read
+    and its write (a work item's version moves; another writer takes the next audit seq): the
+    completion fails with the 409, a log line naming the refused row group or constraint (no row
+    values) and a count in /metrics; the task and the project stay as they were."""
     from service.domain.errors import Conflict
     from service.operations import tasks
 
     ctx = pg_ctx
     pid = driver.declare("市教育局", budget_year=2027).project_id
     (item,) = driver.open_items(pid)
+    completed = (select(func.count()).select_from(AuditRecord)
+                 .where(AuditRecord.project_id == pid, AuditRecord.action == "task_completed"))
     with ctx.db.session() as s:
-        before = (s.get(Project, pid).audit_seq, s.get(WorkItem, item.id).row_version)
-    conflicts = REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": "stale_row"}) or 0.0
-
+        before = (s.get(Project, pid).audit_seq, s.scalar(completed))
+    conflicts = REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": cause})
     done: list[bool] = []
+    if not during:
+        interfere(ctx, item.id, pid)
+        done.append(True)
 
-    def moved_behind(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def before_the_write(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if statement.startswith("WITH u") and not done:
             done.append(True)
-            with ctx.db.engine.begin() as other:
-                other.execute(update(WorkItem).where(WorkItem.id == item.id)
-                              .values(row_version=WorkItem.row_version + 1))
+            interfere(ctx, item.id, pid)  # a work item row: not locked by the completion
 
-    event.listen(ctx.db.engine, "before_cursor_execute", moved_behind)
+    event.listen(ctx.db.engine, "before_cursor_execute", before_the_write)
     try:
         with caplog.at_level("WARNING", logger="govflow.tasks"), pytest.raises(Conflict, match="同时办理"):
             tasks.complete(ctx, item.id, driver.answer(item.form), worker(item.unit.name))
     finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", moved_behind)
+        event.remove(ctx.db.engine, "before_cursor_execute", before_the_write)
     assert done
-    assert any(f"work item {item.id} refused as concurrent: StaleDataError u" in r.getMessage()
-               for r in caplog.records), caplog.text
-    assert REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": "stale_row"}) == conflicts + 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "govflow.tasks"]
+    assert any(f"work item {item.id} refused as concurrent: {logged}" in m for m in lines), lines
+    assert not any("市教育局" in m or item.title in m for m in lines)
+    assert REGISTRY.get_sample_value("govflow_completion_conflicts_total", {"cause": cause}) == conflicts + 1
     with ctx.db.session() as s:
-        assert s.get(Project, pid).audit_seq == before[0]
-        row = s.get(WorkItem, item.id)
-        assert (row.state, row.row_version) == ("open", before[1] + 1)
-        assert audit.verify(s, pid) is None
+        assert (s.get(Project, pid).audit_seq, s.scalar(completed)) == before
+        assert s.get(WorkItem, item.id).state == "open"
