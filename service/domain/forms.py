@@ -16,6 +16,7 @@ from referencing.exceptions import Unresolvable
 from service.domain import cross_field_rules
 from service.domain.cross_field_rules import RULES_KEY
 from service.domain.errors import FieldError, NotFound, ValidationFailed
+from service.domain.form_validity import compile_validity
 from service.domain.schema_safety import FORMAT_CHECKER, FormValidator, definition_problems, forms_registry
 
 # The repository's forms/ (the default of Settings.forms_dir), for forms built without a directory.
@@ -76,8 +77,10 @@ class Form:
             raise FormDefinitionError(problems)
         # Validation runs on Decimal copies of schema and data: with floats, `multipleOf: 0.01`
         # rejects about one cent amount in seven (0.07, 131.58 …) through binary rounding.
-        self._validator = FormValidator(_decimal_copy(schema), format_checker=FORMAT_CHECKER,
-                                        registry=forms_registry(directory))
+        exact = _decimal_copy(schema)
+        self._validator = FormValidator(exact, format_checker=FORMAT_CHECKER, registry=forms_registry(directory))
+        # Valid data (nearly every submission) skips jsonschema's walk; errors are still its own.
+        self._valid = compile_validity(exact)
 
     @property
     def batchable(self) -> bool:
@@ -162,8 +165,11 @@ class Form:
     def validate(self, data: Any) -> list[FieldError]:
         if not isinstance(data, Mapping):
             return [FieldError("", "表单数据应为对象")]
+        exact = _decimal_copy(data)
+        if self._valid is not None and self._valid(exact):
+            return []
         try:
-            errors = sorted(self._validator.iter_errors(_decimal_copy(data)),
+            errors = sorted(self._validator.iter_errors(exact),
                             key=lambda e: [str(p) for p in e.absolute_path])
         except RecursionError:
             # A `$ref` cycle that never reaches into the data (e.g. {"$ref": "#"}).
