@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 _TAKEN = "govflow.row_ids"
 # Only these: the names go into SQL text.
-TABLES = frozenset({"projects", "process_instances", "work_items"})
+TABLES = frozenset({"projects", "process_instances", "work_items", "carbon_copies"})
 
 
 def reserve(session: Session, counts: Mapping[str, int]) -> dict[str, list[int]]:

@@ -97,6 +97,34 @@ def test_a_declaration_takes_its_ids_first_and_writes_once(pg_ctx, driver):
     assert driver.run(declared.project_id) > 0
 
 
+def test_the_automatic_copies_of_a_step_ride_in_its_one_write(pg_ctx, driver):
+    """验收报告备案 declares cc_units (市财政局, 市审计局): its copies take their ids first and are written
+    with the completion's other rows, not flushed on their own in the middle of it."""
+    from service.domain.access import Actor
+    from service.operations import annual_list, carbon_copy
+    from service.storage.models import CarbonCopy, Notification
+
+    ctx = pg_ctx
+    pid = driver.declare("市教育局", budget_year=2027, participants=[]).project_id
+    driver.run(pid)
+    annual_list.compile_cosign_approve(ctx, 2027, {pid: 400.0}, Actor("gov", "市政府", frozenset({"leader"})))
+    driver.run(pid, until="acceptance_report_filing")
+    seen = _counting(ctx)
+    driver.complete(pid, "acceptance_report_filing")
+    writes = [s for s in seen if s.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "WITH D", "WITH I", "WITH U")]
+    assert len(writes) == 1 and len(seen) <= ANY_COMPLETION, seen
+    with ctx.db.session() as s:
+        copies = list(s.scalars(select(CarbonCopy).where(CarbonCopy.project_id == pid).order_by(CarbonCopy.id)))
+        assert [c.to_unit.name for c in copies] == ["市财政局", "市审计局"]
+        record = s.scalar(select(AuditRecord).where(AuditRecord.project_id == pid,
+                                                    AuditRecord.action == "carbon_copied"))
+        assert record.detail["carbon_copy_ids"] == [c.id for c in copies]
+        levels = set(s.scalars(select(Notification.level).where(Notification.project_id == pid,
+                                                                Notification.kind == carbon_copy.KIND)))
+        assert levels == {c.id for c in copies}
+        assert audit.verify(s, pid) is None
+
+
 def test_a_read_that_waited_for_the_lock_is_read_again(pg_ctx, driver):
     """A writer holds the project and changes the task while the completion's read waits: the read
     must return what that writer committed, not its own starting snapshot."""
