@@ -165,10 +165,10 @@ class Form:
     def validate(self, data: Any) -> list[FieldError]:
         if not isinstance(data, Mapping):
             return [FieldError("", "表单数据应为对象")]
-        exact = _decimal_copy(data)
-        if self._valid is not None and self._valid(exact):
-            return []
         try:
+            exact = _decimal_copy(data)
+            if self._valid is not None and self._valid(exact):
+                return []
             errors = sorted(self._validator.iter_errors(exact),
                             key=lambda e: [str(p) for p in e.absolute_path])
         except RecursionError:
