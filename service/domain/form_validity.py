@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonschema._utils import equal
 
-from service.domain.schema_safety import FORMAT_CHECKER, _canonical, _exact, _search
+from service.domain.schema_safety import FORMAT_CHECKER, all_unique, exact_fraction, is_multiple, pattern_found
 
 Check = Callable[[Any], bool]
 
@@ -148,7 +148,7 @@ def _string(schema: Mapping[str, Any]) -> list[Check]:
     out = _sizes(schema, str, "minLength", "maxLength")
     if "pattern" in schema:
         pattern = schema["pattern"]
-        out.append(lambda x: type(x) is not str or _search(pattern, x))
+        out.append(lambda x: type(x) is not str or pattern_found(pattern, x))
     if "format" in schema:
         fmt = schema["format"]
         out.append(lambda x: FORMAT_CHECKER.conforms(x, fmt))
@@ -172,15 +172,8 @@ def _number(schema: Mapping[str, Any]) -> list[Check]:
         below = schema["exclusiveMaximum"]
         out.append(lambda x: not _is_number(x) or (type(x) is not float and not x >= below))
     if "multipleOf" in schema:
-        step = _exact(schema["multipleOf"])
-
-        def multiple(x: Any) -> bool:
-            if not _is_number(x):
-                return True
-            exact = _exact(x)
-            return exact is not None and step is not None and step != 0 and not exact % step
-
-        out.append(multiple)
+        step = exact_fraction(schema["multipleOf"])
+        out.append(lambda x: not _is_number(x) or is_multiple(x, step))
     return out
 
 
@@ -221,13 +214,7 @@ def _array(schema: Mapping[str, Any]) -> list[Check]:
         item = _compile(schema["items"])
         out.append(lambda x: type(x) is not list or all(item(v) for v in x))
     if schema.get("uniqueItems") is True:
-        def unique(x: Any) -> bool:
-            if type(x) is not list:
-                return True
-            keys = [_canonical(v) for v in x]
-            return len(set(keys)) == len(keys)
-
-        out.append(unique)
+        out.append(lambda x: type(x) is not list or all_unique(x))
     return out
 
 

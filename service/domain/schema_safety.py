@@ -34,7 +34,8 @@ from referencing.jsonschema import DRAFT202012
 
 from service.domain.errors import FieldError
 
-__all__ = ["FormValidator", "definition_problems", "forms_registry", "FORM_ID_PREFIX"]
+__all__ = ["FormValidator", "definition_problems", "forms_registry", "FORM_ID_PREFIX", "FORMAT_CHECKER",
+           "all_unique", "exact_fraction", "is_multiple", "pattern_found"]
 
 FORM_ID_PREFIX = "govflow:forms/"
 _FORM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -59,7 +60,7 @@ def compile_pattern(pattern: str) -> Any:
         raise Re2Error(detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)) from None
 
 
-def _search(pattern: str, text: str) -> bool:
+def pattern_found(pattern: str, text: str) -> bool:
     try:
         return compile_pattern(pattern).search(text) is not None
     except UnicodeEncodeError:  # a lone surrogate cannot be matched (nor stored)
@@ -103,7 +104,7 @@ def forms_registry(directory: Path | None) -> Registry[Any]:
 # -- keywords ---------------------------------------------------------------------------------------
 
 def _pattern(validator: Any, patrn: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string") and not _search(patrn, instance):
+    if validator.is_type(instance, "string") and not pattern_found(patrn, instance):
         yield ValidationError(f"{instance!r} does not match {patrn!r}")
 
 
@@ -113,7 +114,7 @@ def _pattern_properties(validator: Any, pattern_properties: Mapping[str, Any], i
         return
     for pattern, subschema in pattern_properties.items():
         for k, v in instance.items():
-            if _search(pattern, k):
+            if pattern_found(pattern, k):
                 yield from validator.descend(v, subschema, path=k, schema_path=pattern)
 
 
@@ -125,7 +126,7 @@ def _additional_properties(validator: Any, ap: Any, instance: Any,
         yield from std_keywords.additionalProperties(validator, ap, instance, schema)
         return
     properties = schema.get("properties", {})
-    extras = sorted((k for k in instance if k not in properties and not any(_search(p, k) for p in patterns)),
+    extras = sorted((k for k in instance if k not in properties and not any(pattern_found(p, k) for p in patterns)),
                     key=str)
     if validator.is_type(ap, "object"):
         for extra in extras:
@@ -135,7 +136,7 @@ def _additional_properties(validator: Any, ap: Any, instance: Any,
         yield ValidationError(f"{joined} do not match any of the regexes: {', '.join(map(repr, sorted(patterns)))}")
 
 
-def _exact(number: Any) -> Fraction | None:
+def exact_fraction(number: Any) -> Fraction | None:
     if isinstance(number, bool):
         return None
     if isinstance(number, Decimal):
@@ -149,13 +150,21 @@ def _exact(number: Any) -> Fraction | None:
         return None
 
 
+def is_multiple(value: Any, step: Fraction | None) -> bool:
+    """`value` is a finite number and an exact multiple of `step` (exact_fraction of the keyword)."""
+    x = exact_fraction(value)
+    return x is not None and step is not None and step != 0 and not x % step
+
+
 def _multiple_of(validator: Any, step: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "number"):
         return
-    x, d = _exact(instance), _exact(step)
-    if x is None or d is None or d == 0:
+    d = exact_fraction(step)
+    if is_multiple(instance, d):
+        return
+    if exact_fraction(instance) is None or not d:
         yield ValidationError(f"{instance!r} is not a finite number in range")
-    elif x % d:
+    else:
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
@@ -165,7 +174,7 @@ def _canonical(value: Any) -> Any:
     if value is True or value is False or value is None or isinstance(value, str):
         return (type(value).__name__, value)
     if isinstance(value, int | float | Decimal):
-        exact = _exact(value)
+        exact = exact_fraction(value)
         return ("number", exact if exact is not None else str(value))
     if isinstance(value, Mapping):
         return ("object", frozenset((k, _canonical(v)) for k, v in value.items()))
@@ -174,16 +183,20 @@ def _canonical(value: Any) -> Any:
     return ("other", repr(value))
 
 
-def _unique_items(validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
-    if not unique or not validator.is_type(instance, "array"):
-        return
+def all_unique(items: list[Any]) -> bool:
+    """No two of `items` are equal as JSON Schema compares them: linear, by hashed canonical forms."""
     seen: set[Any] = set()
-    for item in instance:
+    for item in items:
         key = _canonical(item)
         if key in seen:
-            yield ValidationError(f"{instance!r:.200} has non-unique elements")
-            return
+            return False
         seen.add(key)
+    return True
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    if unique and validator.is_type(instance, "array") and not all_unique(instance):
+        yield ValidationError(f"{instance!r:.200} has non-unique elements")
 
 
 def _format_checker() -> FormatChecker:
