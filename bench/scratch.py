@@ -4,6 +4,7 @@ its figures."""
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -16,8 +17,9 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def scratch_db(kind: str = "postgresql") -> tuple[str, Callable[[], None]]:
     if kind == "sqlite":
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        return f"sqlite:///{path}", lambda: None
+        folder = tempfile.mkdtemp(prefix="govflow_bench_")
+        # Removed by the callable, like the PostgreSQL database: a grown one is hundreds of MB.
+        return f"sqlite:///{Path(folder) / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
     name = f"govflow_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

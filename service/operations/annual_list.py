@@ -74,10 +74,14 @@ def proposals(session: Session, project_ids: Sequence[int]) -> dict[int, float |
     out: dict[int, float | None] = {pid: None for pid in project_ids}
     if not project_ids:
         return out
-    rows = session.execute(select(WorkItem.project_id, WorkItem.data).where(
-        WorkItem.project_id.in_(list(project_ids)), WorkItem.task_name == PROPOSAL_TASK,
-        WorkItem.state == "completed").order_by(WorkItem.completed_at, WorkItem.id))
-    for pid, data in rows:
+    # The state is checked below (ix_work_items_project, not SQLite's walk of every project's
+    # completed rows: service.operations.form_rules.context says why).
+    rows = session.execute(select(WorkItem.project_id, WorkItem.data, WorkItem.state).where(
+        WorkItem.project_id.in_(list(project_ids)), WorkItem.task_name == PROPOSAL_TASK)
+        .order_by(WorkItem.completed_at, WorkItem.id))
+    for pid, data, state in rows:
+        if state != "completed":
+            continue
         amount = (data or {}).get("approved_budget")
         out[pid] = float(amount) if isinstance(amount, int | float) and not isinstance(amount, bool) else None
     return out

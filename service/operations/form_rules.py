@@ -33,11 +33,13 @@ HISTORY_TASKS = ("review_consolidate", "acceptance_review", CHANGE_TASK, "change
 
 def context(session: Session, project: Project) -> RuleContext:
     """The project's completed steps the rules read, oldest first, folded into what they read."""
-    rows = session.execute(
-        select(WorkItem.task_name, WorkItem.data, WorkItem.completed_at)
-        .where(WorkItem.project_id == project.id, WorkItem.state == "completed",
-               WorkItem.task_name.in_(HISTORY_TASKS))
-        .order_by(WorkItem.completed_at, WorkItem.id)).all()
+    # By project and task name (ix_work_items_project), the state checked below: with
+    # `state = 'completed'` in the WHERE, SQLite took ix_work_items_state_completed and read the
+    # completed rows of every project, in every completion that checks the rules.
+    rows = [(task_name, data, completed_at) for task_name, data, completed_at, state in session.execute(
+        select(WorkItem.task_name, WorkItem.data, WorkItem.completed_at, WorkItem.state)
+        .where(WorkItem.project_id == project.id, WorkItem.task_name.in_(HISTORY_TASKS))
+        .order_by(WorkItem.completed_at, WorkItem.id)) if state == "completed"]
     history: dict[str, Mapping[str, Any]] = {}
     completed_on: dict[str, dt.date] = {}
     base: Decimal | None = None

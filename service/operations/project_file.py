@@ -189,13 +189,16 @@ class _Reader:
 
 def _completed(session: Session, project_id: int, before: dt.datetime | None = None,
                exclude: int | None = None) -> list[WorkItem]:
-    q = (select(WorkItem).where(WorkItem.project_id == project_id, WorkItem.state == "completed")
-         .order_by(WorkItem.completed_at.desc(), WorkItem.id.desc()))
+    # The state is checked here, not in the WHERE: with `state = 'completed'` and this ORDER BY,
+    # SQLite (no planner statistics) walks ix_work_items_state_completed, the completed rows of
+    # every project, on every task page (tests/operations/test_completion_plans.py).
+    q = select(WorkItem).where(WorkItem.project_id == project_id).order_by(WorkItem.completed_at.desc(),
+                                                                           WorkItem.id.desc())
     if before is not None:
         q = q.where(WorkItem.completed_at <= before)
     if exclude is not None:
         q = q.where(WorkItem.id != exclude)
-    return list(session.scalars(q))
+    return [item for item in session.scalars(q) if item.state == "completed"]
 
 
 def _load_project(session: Session, project_id: int) -> Project:
@@ -227,10 +230,11 @@ def branches_of(reader: _Reader, item: WorkItem) -> dict[str, Any] | None:
     names = feeding_branches(reader.runtime, item.task_name)
     if not names:
         return None
-    rows = list(reader.session.scalars(
-        select(WorkItem).where(WorkItem.instance_id == item.instance_id, WorkItem.task_name.in_(names),
-                               WorkItem.state == "completed", WorkItem.completed_at <= item.created_at)
-        .order_by(WorkItem.id)))
+    # By project and task name (ix_work_items_project), the state checked here: see _completed.
+    rows = [w for w in reader.session.scalars(
+        select(WorkItem).where(WorkItem.project_id == item.project_id, WorkItem.instance_id == item.instance_id,
+                               WorkItem.task_name.in_(names), WorkItem.completed_at <= item.created_at)
+        .order_by(WorkItem.id)) if w.state == "completed"]
     latest: dict[str, dt.datetime] = {}
     for w in rows:
         latest[w.task_name] = max(latest.get(w.task_name, w.created_at), w.created_at)

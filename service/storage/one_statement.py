@@ -236,8 +236,12 @@ def _execute(session: Session, inserts: list[Any], updates: list[Any], deletes: 
             sets.append(f'"{version}" = r."{version}" + 1')
             where.append(f't."{version}" = r."{version}"')
         params[name] = _rows_json(rows)
+        # The LIMIT tells the planner how many rows come: it takes json_populate_recordset for 100,
+        # and against a table of a few hundred to some ten thousand rows (projects, instances) it
+        # then hashed a sequential scan of the whole table instead of looking the rows up by key.
         ctes.append(f'{name} AS (UPDATE "{table.name}" AS t SET {", ".join(sets)} '
-                    f'FROM json_populate_recordset(NULL::"{table.name}", :{name}) AS r '
+                    f'FROM (SELECT * FROM json_populate_recordset(NULL::"{table.name}", :{name}) '
+                    f'LIMIT {len(rows)}) AS r '
                     f'WHERE {" AND ".join(where)} RETURNING 1)')
         expected.append(len(rows))
         updated_by_table.setdefault(table, []).append(name)
